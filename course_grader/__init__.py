@@ -1,0 +1,1 @@
+"""Instructor-only grading tools for the Initialization course."""
