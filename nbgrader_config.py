@@ -1,0 +1,40 @@
+"""nbgrader configuration for the Initialization course (this folder is the course)."""
+
+import os
+from pathlib import Path
+
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+
+c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
+HERE = Path(__file__).resolve().parent
+
+c.CourseDirectory.root = str(HERE)
+c.CourseDirectory.course_id = "initialization-course"
+
+# Gradebook: SQLite by default; the timeout (seconds) makes a second writer
+# wait for the lock instead of failing the whole batch.  Set NBGRADER_DB_URL
+# to a postgresql:// URL to share one gradebook between machines or workers.
+c.CourseDirectory.db_url = os.environ.get(
+    "NBGRADER_DB_URL", f"sqlite:///{HERE / 'gradebook.db'}?timeout=60")
+
+# Per-cell limit: the slowest cell trains for about 1-2 s here; 120 s leaves
+# room for a slow or loaded machine and still stops an endless loop.
+c.Execute.timeout = 120
+c.Execute.interrupt_on_timeout = True
+
+# A deleted test cell is put back (and graded) instead of silently scoring 0.
+c.OverwriteCells.add_missing_cells = True
+
+# Any stderr text in a test cell scores 0.  Library warnings printed by a
+# correct answer must not cost points, so they are dropped before grading.
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = (
+    r"(RuntimeWarning|DeprecationWarning|PendingDeprecationWarning|FutureWarning|"
+    r"UserWarning|MatplotlibDeprecationWarning|ComplexWarning)"
+)
+
+# Feedback must not show hidden test source.
+c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
+
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
