@@ -1,0 +1,104 @@
+"""Command line of the instructor tools: ``python -m course_grader <command>``.
+
+    release   regenerate the student edition (release/ and notebooks/) from source/
+    demo      build a sample class in demo/, grade it, write feedback and grades
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+from .assignment import ASSIGNMENT, COURSE_ROOT, EXERCISES, MAX_SCORE, NOTEBOOK
+from .nbgrader_run import nbgrader
+
+STUDENT_EDITION = COURSE_ROOT / "notebooks"
+
+
+def release(course: Path = COURSE_ROOT, publish: bool = True) -> Path:
+    """Run ``nbgrader generate_assignment``; with ``publish``, mirror it into notebooks/."""
+    nbgrader(course, "generate_assignment", ASSIGNMENT, "--force", quiet=True)
+    released = course / "release" / ASSIGNMENT
+    if publish:
+        publish_student_edition(released, STUDENT_EDITION)
+    return released
+
+
+def publish_student_edition(released: Path, dest: Path) -> None:
+    """Make ``dest`` hold exactly the released files (notebook and provided modules)."""
+    if dest.exists():
+        shutil.rmtree(dest)
+    shutil.copytree(released, dest, ignore=shutil.ignore_patterns("__pycache__", ".*"))
+
+
+def make_course_copy(dest: Path) -> Path:
+    """A fresh course folder at ``dest`` with this course's source and config."""
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    shutil.copy2(COURSE_ROOT / "nbgrader_config.py", dest / "nbgrader_config.py")
+    shutil.copytree(COURSE_ROOT / "source", dest / "source",
+                    ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+    return dest
+
+
+def write_sample_class(course: Path) -> list:
+    from .sample_class import sample_class, write_submission
+
+    release_nb = course / "release" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
+    submissions = sample_class()
+    for sub in submissions:
+        write_submission(release_nb, sub, course / "submitted" / sub.student / ASSIGNMENT)
+    return submissions
+
+
+def demo(args) -> int:
+    from .scores import exercise_scores, format_table
+
+    course = make_course_copy(Path(args.dir).resolve())
+    print(f"1/5 Generating the student edition in {course / 'release'}")
+    release(course, publish=False)
+    print("2/5 Writing a sample class into submitted/")
+    submissions = write_sample_class(course)
+    print(f"3/5 Autograding {len(submissions)} submissions with nbgrader")
+    nbgrader(course, "autograde", ASSIGNMENT, "--force", quiet=True)
+    print("4/5 Generating feedback HTML")
+    nbgrader(course, "generate_feedback", ASSIGNMENT, "--force", quiet=True)
+    print("5/5 Exporting grades to grades.csv")
+    nbgrader(course, "export", quiet=True)
+    db_url = f"sqlite:///{course / 'gradebook.db'}"
+    rows = []
+    for sub in submissions:
+        scores = exercise_scores(db_url, sub.student) or {}
+        row = {"student": sub.student, "what": sub.what}
+        row.update({ex: f"{scores.get(ex, 0):g}" for ex in EXERCISES})
+        row["total"] = f"{sum(scores.values()):g}/{MAX_SCORE}"
+        rows.append(row)
+    print()
+    print(format_table(rows, ["student", "what", *EXERCISES, "total"]))
+    print(f"\nFeedback: {course / 'feedback'}\nGrades:   {course / 'grades.csv'}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m course_grader", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("release", help="regenerate release/ and notebooks/ from source/")
+    demo_parser = commands.add_parser("demo", help="grade a sample class end to end")
+    demo_parser.add_argument("--dir", default=str(COURSE_ROOT / "demo"),
+                             help="course folder to build the demo in (default: demo/)")
+    args = parser.parse_args(argv)
+    if args.command == "release":
+        released = release()
+        print(f"Released {released} and mirrored it into {STUDENT_EDITION}")
+        return 0
+    if args.command == "demo":
+        return demo(args)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
