@@ -144,9 +144,9 @@ def _check_values(kind, func, dims):
         if mistake is not None:
             fail(diagnosis.MESSAGES[mistake], mistake)
         recipe = "randn(...) * 10" if kind == "random" else "randn(...) * sqrt(2 / n[l-1])"
+        summary = diagnosis.describe_values(params, dims)
         fail(f"The weights of a {layers}-layer network do not match {recipe} drawn after "
-             f"np.random.seed(3), layer by layer in order ({diagnosis.describe_values(params, dims)}).",
-             "wrong_values")
+             f"np.random.seed(3), layer by layer in order ({summary}).", "wrong_values")
     for l in range(1, layers + 1):
         if (params[f"b{l}"] != 0).any():
             fail(f"b{l} is not all zeros; biases start at exactly 0.", "bias_not_zero")

@@ -81,13 +81,16 @@ def _check_structure(params, dims):
         if W.shape != w_shape:
             hint = ""
             if W.shape == w_shape[::-1]:
-                hint = " It looks transposed: rows are units of this layer, columns of the previous."
+                hint = (" It looks transposed: rows are units of this layer, "
+                        "columns units of the previous one.")
             elif W.shape == b_shape and b.shape == w_shape:
                 hint = " W and b look swapped."
             raise CheckFailed(f"W{l} has shape {W.shape}, expected {w_shape} "
                               f"= (layers_dims[{l}], layers_dims[{l - 1}]).{hint}")
         if b.shape != b_shape:
-            hint = " Use a column: np.zeros((n, 1)), not np.zeros(n)." if b.shape == (dims[l],) else ""
+            hint = ""
+            if b.shape == (dims[l],):
+                hint = " Use a column: np.zeros((n, 1)), not np.zeros(n)."
             raise CheckFailed(f"b{l} has shape {b.shape}, expected {b_shape}.{hint}")
         for name, array in ((f"W{l}", W), (f"b{l}", b)):
             if not np.issubdtype(array.dtype, np.floating):

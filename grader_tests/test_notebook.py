@@ -1,0 +1,152 @@
+"""The master notebook, the release, the student edition and the real autograder."""
+
+from __future__ import annotations
+
+import csv
+import filecmp
+import json
+import re
+
+import nbformat
+import pytest
+
+from conftest import ROOT, SOURCE_NB, cells_by_grade_id
+from course_grader.assignment import ASSIGNMENT, EXERCISES, MAX_SCORE
+from course_grader.cli import make_course_copy, release
+from course_grader.nbgrader_run import nbgrader
+from course_grader.scores import exercise_scores
+
+SECRET_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "course_grader",
+                  "hidden_checks", "np.zeros((layers_dims[l], layers_dims[l - 1]))")
+
+
+def test_source_notebook_is_committed_without_outputs():
+    nb = nbformat.read(SOURCE_NB, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None
+
+
+def test_points_sit_on_two_test_cells_per_exercise():
+    cells = cells_by_grade_id(nbformat.read(SOURCE_NB, as_version=4))
+    total = 0
+    for exercise, (function, graded) in EXERCISES.items():
+        assert len(graded) >= 2
+        assert f"def {function}(layers_dims)" in cells[f"{exercise}_answer"].source
+        points = 0
+        for grade_id, expected_points in graded:
+            meta = cells[grade_id].metadata["nbgrader"]
+            assert meta["grade"] and meta["locked"] and not meta["solution"]
+            assert meta["points"] == expected_points
+            assert "### BEGIN HIDDEN TESTS" in cells[grade_id].source
+            points += meta["points"]
+        assert points == 10
+        total += points
+    assert total == MAX_SCORE == 30
+
+
+def test_source_notebook_runs_with_every_check_passing(executed_source_notebook):
+    nb = executed_source_notebook
+    errors = [(i, o.ename, o.evalue) for i, cell in enumerate(nb.cells)
+              if cell.cell_type == "code" for o in cell.outputs if o.output_type == "error"]
+    assert errors == []
+    stderr = [o.text for cell in nb.cells if cell.cell_type == "code"
+              for o in cell.outputs if o.output_type == "stream" and o.name == "stderr"]
+    assert stderr == []
+    graded = cells_by_grade_id(nb)
+    for _, cells in EXERCISES.values():
+        for grade_id, _ in cells:
+            text = "".join(o.get("text", "") for o in graded[grade_id].outputs)
+            assert "Visible checks passed" in text and "more checks run at grading" in text
+
+
+def test_training_output_and_conclusions(executed_source_notebook):
+    nb = executed_source_notebook
+    text = "\n".join(o.get("text", "") for cell in nb.cells if cell.cell_type == "code"
+                     for o in cell.outputs if o.output_type == "stream")
+    assert text.count("Cost after iteration 0:") >= 3
+    assert "Cost after iteration 0: inf" in text
+    assert "Cost after iteration 14000: 0.07357895962677366" in text
+    for accuracy in ("Accuracy: 0.5", "Accuracy: 0.83", "Accuracy: 0.86",
+                     "Accuracy: 0.9933333333333333", "Accuracy: 0.96"):
+        assert accuracy in text
+    images = sum("image/png" in o.get("data", {}) for cell in nb.cells
+                 if cell.cell_type == "code" for o in cell.outputs)
+    assert images >= 4  # data set, and one figure (cost + boundary) per run
+    tables = [o["data"]["text/markdown"] for cell in nb.cells if cell.cell_type == "code"
+              for o in cell.outputs if "text/markdown" in o.get("data", {})]
+    table = next(t for t in tables if "| initialization |" in t)
+    assert re.search(r"\| zeros \| 50\.0% \| 50\.0% \|", table)
+    assert re.search(r"\| large random \| 83\.0% \| 86\.0% \|", table)
+    assert re.search(r"\| He \| 99\.3% \| 96\.0% \|", table)
+
+
+@pytest.fixture(scope="module")
+def released_course(tmp_path_factory):
+    course = make_course_copy(tmp_path_factory.mktemp("release") / "course")
+    release(course, publish=False)
+    return course
+
+
+def test_release_contains_no_solutions_or_hidden_tests(released_course):
+    released = released_course / "release" / ASSIGNMENT
+    for path in released.rglob("*"):
+        if path.is_file():
+            text = path.read_text()
+            for marker in SECRET_MARKERS:
+                assert marker not in text, f"{marker!r} leaked into {path.name}"
+    names = sorted(p.name for p in released.iterdir())
+    assert names == ["Initialization.ipynb", "model.py", "self_check.py"]
+
+
+def test_release_fails_every_graded_test(released_course):
+    notebook = released_course / "release" / ASSIGNMENT / "Initialization.ipynb"
+    result = nbgrader(released_course, "validate", "--invert", str(notebook),
+                      check=False, quiet=True)
+    output = result.stdout + result.stderr
+    assert "NOTEBOOK PASSED ON" not in output, output
+    assert "Success! The notebook does not pass any tests." in output, output
+
+
+def test_student_edition_is_exactly_the_release(released_course):
+    released = released_course / "release" / ASSIGNMENT
+    edition = ROOT / "notebooks"
+    comparison = filecmp.dircmp(released, edition, ignore=["__pycache__", ".ipynb_checkpoints"])
+    stale = comparison.diff_files + comparison.left_only + comparison.right_only
+    assert not stale, (f"notebooks/ is stale ({stale}): run `python3 tasks.py release` "
+                       "and commit the result")
+    # compare the notebook as JSON too, so a formatting-only difference is explained
+    assert json.loads((released / "Initialization.ipynb").read_text()) == \
+        json.loads((edition / "Initialization.ipynb").read_text())
+
+
+def test_autograde_gives_each_sample_student_the_expected_points(graded_sample_class):
+    course, submissions = graded_sample_class
+    db_url = f"sqlite:///{course / 'gradebook.db'}"
+    table = {sub.student: exercise_scores(db_url, sub.student) for sub in submissions}
+    expected = {sub.student: {k: float(v) for k, v in sub.expected.items()}
+                for sub in submissions}
+    assert table == expected
+    assert len(submissions) >= 12
+
+
+def test_export_lists_every_sample_student(graded_sample_class):
+    course, submissions = graded_sample_class
+    nbgrader(course, "export", quiet=True)
+    with open(course / "grades.csv") as handle:
+        rows = {row["student_id"]: row for row in csv.DictReader(handle)}
+    for sub in submissions:
+        assert float(rows[sub.student]["raw_score"]) == sum(sub.expected.values())
+
+
+def test_feedback_shows_diagnosis_but_no_hidden_checks(graded_sample_class):
+    course, _ = graded_sample_class
+    page = (course / "feedback" / "nora_hard_coded" / ASSIGNMENT /
+            "Initialization.html").read_text()
+    assert "hard-coded to the example" in page
+    for marker in ("BEGIN HIDDEN TESTS", "course_grader", "hidden_checks", "HIDDEN_DIMS",
+                   "reference.py", "hidden.py", "[4, 7, 3, 5, 1]", "100, 1000"):
+        assert marker not in page, marker
+    page = (course / "feedback" / "dan_xavier" / ASSIGNMENT / "Initialization.html").read_text()
+    assert "the scale factor is not" in page
+    assert "_check_weights" not in page  # visible failures show one line, no traceback
