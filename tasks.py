@@ -6,7 +6,8 @@
     python3 tasks.py setup    only create .venv and install requirements
     python3 tasks.py release  regenerate notebooks/ from source/
     python3 tasks.py lint     ruff over the repository
-    python3 tasks.py bench    print the training and grading benchmarks
+    python3 tasks.py bench    print the training benchmark
+    python3 tasks.py grade    grade submitted/ with the sandboxed batch grader
 
 It creates a virtual environment in .venv (so nothing is installed into the
 system Python), installs the pinned requirements, and installs the Debian
@@ -101,6 +102,8 @@ def main(argv: list[str]) -> int:
         return in_venv(PY, "-m", "ruff", "check", ".", *rest)
     if task == "bench":
         return in_venv(PY, "benchmarks/run_benchmarks.py", *rest)
+    if task == "grade":
+        return in_venv(PY, "-m", "course_grader", "grade", "initialization", *rest)
     print(f"unknown task {task!r}\n{__doc__}", file=sys.stderr)
     return 2
 
