@@ -1,0 +1,106 @@
+"""Fixtures for the end-to-end tests: Debian's Chromium, JupyterLab servers, screenshots.
+
+Chromium is never downloaded: Playwright drives /usr/bin/chromium (Debian's
+package, which ``.ci/run`` installs), headless and kept off the network.
+Screenshots of each key state go to ``test-artifacts/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from course_files import ROOT, copy_student_edition
+from labserver import running_lab
+
+CHROMIUM = Path(os.environ.get("COURSE_CHROMIUM", "/usr/bin/chromium"))
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-dev-shm-usage",
+]
+VIEWPORT = {"width": 1400, "height": 1000}
+
+
+def pytest_collection_modifyitems(config, items):
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+@pytest.fixture(scope="session")
+def chromium_context(tmp_path_factory):
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium package "
+                    "(apt-get install chromium) to run the browser tests")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    with sync_api.sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(profile), executable_path=str(CHROMIUM), headless=True,
+            args=CHROMIUM_ARGS, viewport=VIEWPORT, device_scale_factor=1,
+            locale="en-US", timezone_id="UTC")
+        context.set_default_timeout(30_000)
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+@pytest.fixture
+def page(chromium_context, request):
+    chromium_context.clear_cookies()
+    page = chromium_context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    page.problems = problems
+    yield page
+    failed = getattr(request.node, "report_call", None)
+    if failed is not None and failed.failed:
+        save_screenshot(page, f"FAILED-{request.node.name}")
+    page.close()
+
+
+def screenshot_path(name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS / (re.sub(r"[^A-Za-z0-9_.-]+", "-", name) + ".png")
+
+
+def save_screenshot(target, name: str, **kwargs) -> Path:
+    """Screenshot a page or a locator into test-artifacts/screenshots/<name>.png."""
+    path = screenshot_path(name)
+    try:
+        target.screenshot(path=str(path), **kwargs)
+    except Exception as error:  # a failed screenshot must not hide the real failure
+        print(f"could not save screenshot {path}: {error}")
+    return path
+
+
+@pytest.fixture
+def shoot():
+    return save_screenshot
+
+
+@pytest.fixture(scope="module")
+def student_lab(tmp_path_factory):
+    """JupyterLab serving a fresh copy of notebooks/ (the student's home folder)."""
+    home = tmp_path_factory.mktemp("student")
+    copy_student_edition(home / "work")
+    with running_lab(home / "work", home / "server") as server:
+        yield server
