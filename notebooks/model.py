@@ -257,20 +257,21 @@ class _FlatNetwork:
         p, g = self.params, self.grads
         m = X.shape[1]
         dz3 = self.z3  # z3 is not needed any more: reuse its storage
+        # np.add.reduce is what np.sum calls, minus its Python-level dispatch
         np.subtract(self.a3, Y, out=dz3)
         dz3 *= 1.0 / m
         np.dot(dz3, self.a2.T, out=g["W3"])
-        np.sum(dz3, axis=1, keepdims=True, out=g["b3"])
+        np.add.reduce(dz3, axis=1, keepdims=True, out=g["b3"])
         np.dot(p["W3"].T, dz3, out=self.da2)
         np.greater(self.a2, 0, out=self.mask2)
         dz2 = np.multiply(self.da2, self.mask2, out=self.da2)
         np.dot(dz2, self.a1.T, out=g["W2"])
-        np.sum(dz2, axis=1, keepdims=True, out=g["b2"])
+        np.add.reduce(dz2, axis=1, keepdims=True, out=g["b2"])
         np.dot(p["W2"].T, dz2, out=self.da1)
         np.greater(self.a1, 0, out=self.mask1)
         dz1 = np.multiply(self.da1, self.mask1, out=self.da1)
         np.dot(dz1, X.T, out=g["W1"])
-        np.sum(dz1, axis=1, keepdims=True, out=g["b1"])
+        np.add.reduce(dz1, axis=1, keepdims=True, out=g["b1"])
 
     def step(self, learning_rate):
         self.grad *= learning_rate
@@ -299,6 +300,8 @@ def model(X: np.ndarray, Y: np.ndarray, initialization, learning_rate: float = 0
     start = init(list(layers_dims))
     check_parameters(start, layers_dims)
     net = _FlatNetwork(start, X.shape[1])
+    # float labels: a3 - Y then needs no int-to-float cast on every iteration
+    Y_float = np.asarray(Y, dtype=float)
     costs = []
     # exp(-z) overflowing to inf is expected with huge weights (the sigmoid
     # is then exactly 0.0); one errstate around the loop keeps it quiet
@@ -313,7 +316,7 @@ def model(X: np.ndarray, Y: np.ndarray, initialization, learning_rate: float = 0
                 costs.append(cost)
                 if print_cost:
                     print(f"Cost after iteration {i}: {cost}")
-            net.backward(X, Y)
+            net.backward(X, Y_float)
             net.step(learning_rate)
     return net.export(), costs
 

@@ -198,3 +198,65 @@ def he_structure(func):
 def he_values(func):
     """The example weights (seed 3, scale sqrt(2 / n[l-1])) and zero biases."""
     _random_like_values(func, "he")
+
+
+# ----------------------------------------------------------------------------
+# Optional exercise: Xavier initialization (0 points, visible check only)
+# ----------------------------------------------------------------------------
+
+EXAMPLES["xavier"] = {
+    "dims": [2, 4, 1],
+    "W1": [[1.26475132, 0.30865908], [0.06823401, -1.31768833],
+           [-0.19614308, -0.25085248], [-0.05850706, -0.44335643]],
+    "W2": [[-0.02190908, -0.23860902, -0.65693238, 0.44231119]],
+}
+
+
+def xavier(func):
+    """Optional exercise: keys, shapes, zero biases and the example weights
+    (seed 3, scale sqrt(1 / n[l-1])) of ``initialize_parameters_xavier([2, 4, 1])``.
+
+    The exercise carries no points, so a function that is not written yet
+    gets a note, not a failure; a written but wrong one fails like the others.
+    """
+    dims = EXAMPLES["xavier"]["dims"]
+    try:
+        func(list(dims))
+    except NotImplementedError:
+        print(f"{func.__name__} is not written yet. This exercise is optional and "
+              "carries no points; the Xavier parts of the experiments below are "
+              "skipped until you write it.")
+        return
+    params = _call(func, dims)
+    _check_structure(params, dims)
+    _check_biases_zero(params, dims)
+    try:
+        _check_weights(params, "xavier")
+    except CheckFailed as failure:
+        first, _, rest = str(failure).partition("\n")
+        raise CheckFailed(f"{first}{_xavier_convention_hint(params)}\n{rest}") from None
+    np.random.seed(0)  # a caller's own seed must not change the result
+    again = _call(func, dims)
+    if not all(np.array_equal(again[k], params[k]) for k in params):
+        raise CheckFailed(f"{func.__name__} gave different weights on a second call: "
+                          "call np.random.seed(3) inside the function, before the loop.")
+    _passed(func, "keys, shapes, example weights and zero biases")
+
+
+def _xavier_convention_hint(params):
+    """Name the scale that was used when it is another well-known convention."""
+    dims = EXAMPLES["xavier"]["dims"]
+    expected = np.array(EXAMPLES["xavier"]["W1"])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = float(np.mean(params["W1"] / expected))
+    fan_in, fan_out = dims[0], dims[1]
+    known = {
+        "He's sqrt(2 / n[l-1])": np.sqrt(2.0),
+        "Glorot's sqrt(2 / (n[l-1] + n[l]))": np.sqrt(2.0 / (fan_in + fan_out) * fan_in),
+        "the fan-out sqrt(1 / n[l])": np.sqrt(fan_in / fan_out),
+    }
+    for name, factor in known.items():
+        if np.isfinite(ratio) and abs(ratio - factor) < 1e-6:
+            return (f"\nThe scale used looks like {name}; this exercise uses "
+                    "sqrt(1 / n[l-1]), the number of inputs of the layer only.")
+    return ""
