@@ -360,7 +360,9 @@ def plot_dataset(X, Y, ax=None, title="Training data"):
     ax.set_ylabel("$x_2$")
     ax.set_aspect("equal")
     ax.set_title(title)
-    ax.legend(loc="upper right", fontsize="small")
+    # below the axes: inside, it would hide the points of the outer ring
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, fontsize="small",
+              frameon=False)
     return ax
 
 
