@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -27,10 +28,27 @@ def release(course: Path = COURSE_ROOT, publish: bool = True) -> Path:
 
 
 def publish_student_edition(released: Path, dest: Path) -> None:
-    """Make ``dest`` hold exactly the released files (notebook and provided modules)."""
+    """Make ``dest`` hold exactly the released files (notebook and provided modules).
+
+    The notebook is copied.  Provided modules identical to their source are
+    relative symlinks into source/, so the repository keeps one copy of each
+    module; a student who clones the repository opens notebooks/ as it is.
+    """
     if dest.exists():
         shutil.rmtree(dest)
-    shutil.copytree(released, dest, ignore=shutil.ignore_patterns("__pycache__", ".*"))
+    dest.mkdir(parents=True)
+    source = COURSE_ROOT / "source" / ASSIGNMENT
+    for path in sorted(released.iterdir()):
+        if path.name.startswith(".") or path.name == "__pycache__":
+            continue
+        original = source / path.name
+        if path.suffix == ".py" and original.is_file() and \
+                original.read_bytes() == path.read_bytes():
+            (dest / path.name).symlink_to(os.path.relpath(original, dest))
+        elif path.is_dir():
+            shutil.copytree(path, dest / path.name)
+        else:
+            shutil.copy2(path, dest / path.name)
 
 
 def make_course_copy(dest: Path) -> Path:
