@@ -2,6 +2,7 @@
 
     release   regenerate the student edition (release/ and notebooks/) from source/
     demo      build a sample class in demo/, grade it, write feedback and grades
+    grade     grade the whole class in submitted/ (sandboxed, parallel, resumable)
 """
 
 from __future__ import annotations
@@ -108,7 +109,14 @@ def main(argv: list[str] | None = None) -> int:
     demo_parser = commands.add_parser("demo", help="grade a sample class end to end")
     demo_parser.add_argument("--dir", default=str(COURSE_ROOT / "demo"),
                              help="course folder to build the demo in (default: demo/)")
+    from .batch import cli as batch_cli  # the class grader (issue 3)
+
+    grade_parser = commands.add_parser("grade", help="grade every submission: sandboxed, "
+                                       "parallel, with reports (see docs/batch-grading.md)")
+    batch_cli.add_arguments(grade_parser)
     args = parser.parse_args(argv)
+    if args.command == "grade":
+        return batch_cli.run(args)
     if args.command == "release":
         released = release()
         print(f"Released {released} and mirrored it into {STUDENT_EDITION}")

@@ -1,0 +1,76 @@
+"""``python -m course_grader grade initialization``: grade the whole class."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..assignment import ASSIGNMENT, COURSE_ROOT
+from .sandbox import Limits
+
+DESCRIPTION = """Grade every submission in submitted/: preflight, then real nbgrader
+autograde per student in parallel, each kernel in a bubblewrap sandbox, then
+feedback HTML, reports/<assignment>/grades.csv, a score plot and a summary.
+Re-running grades only new or changed submissions (use --force for all)."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    d = Limits()
+    parser.add_argument("assignment", choices=[ASSIGNMENT])
+    parser.add_argument("--course", default=str(COURSE_ROOT),
+                        help="course folder (default: this repository)")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="parallel students (default: number of cores)")
+    parser.add_argument("--db-url", default=None,
+                        help="gradebook URL, e.g. postgresql://user@host/db "
+                             "(default: the course's nbgrader_config.py)")
+    parser.add_argument("--force", action="store_true",
+                        help="regrade every submission, changed or not")
+    parser.add_argument("--no-sandbox", action="store_true",
+                        help="run kernels without bubblewrap (trusted submissions only)")
+    parser.add_argument("--students", default=None,
+                        help="comma-separated student ids to grade (default: all)")
+    parser.add_argument("--cell-timeout", type=int, default=d.cell_timeout,
+                        help=f"seconds per cell (default {d.cell_timeout})")
+    parser.add_argument("--notebook-timeout", type=int, default=d.notebook_timeout,
+                        help=f"wall-clock seconds per notebook (default {d.notebook_timeout})")
+    parser.add_argument("--memory-mb", type=int, default=d.memory_mb,
+                        help=f"address-space cap per kernel (default {d.memory_mb})")
+    parser.add_argument("--cpu-seconds", type=int, default=d.cpu_seconds,
+                        help=f"CPU-time cap per kernel (default {d.cpu_seconds})")
+    parser.add_argument("--processes", type=int, default=d.processes,
+                        help=f"process/thread cap per kernel (default {d.processes})")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    from .scheduler import Options, Refusal, run_batch
+
+    limits = Limits(memory_mb=args.memory_mb, cpu_seconds=args.cpu_seconds,
+                    processes=args.processes, cell_timeout=args.cell_timeout,
+                    notebook_timeout=args.notebook_timeout)
+    students = [s.strip() for s in args.students.split(",") if s.strip()] \
+        if args.students else None
+    options = Options(Path(args.course), workers=args.workers, db_url=args.db_url,
+                      force=args.force, sandbox=not args.no_sandbox, students=students,
+                      limits=limits, progress=not args.no_progress)
+    try:
+        batch = run_batch(options)
+    except Refusal as refusal:
+        print(f"grade: {refusal}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 1 if batch.problems else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m course_grader grade",
+                                     description=DESCRIPTION)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

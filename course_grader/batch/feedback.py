@@ -1,0 +1,72 @@
+"""Feedback HTML that explains the grade without giving the grading away.
+
+Runs inside ``nbgrader generate_feedback`` after ``ClearHiddenTests``:
+
+* any hidden-test block still in a cell's source is cut out;
+* an error in a test cell shows as one line, ``Name: message`` (the hidden
+  checks' messages name the mistake, never the reference values); other
+  errors keep their traceback minus any line from the grader's package;
+* a note at the top gives the batch status and what preflight repaired,
+  and why grading stopped when a time limit or a resource cap ended the run.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from nbformat.v4 import new_markdown_cell
+from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Unicode
+
+import course_grader
+
+HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS.*?(### END HIDDEN TESTS\n?|$)", re.S)
+PACKAGE_DIR = str(Path(course_grader.__file__).resolve().parent)
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def one_line(ename: str, evalue: str) -> str:
+    return f"{ename}: {evalue}" if evalue else ename
+
+
+def _is_test(cell) -> bool:
+    meta = cell.metadata.get("nbgrader", {})
+    return bool(meta.get("grade")) and not meta.get("solution")
+
+
+def _leaks(line: str) -> bool:
+    plain = ANSI.sub("", line)
+    return PACKAGE_DIR in plain or "course_grader" in plain or "hidden_checks" in plain
+
+
+class SanitizeFeedback(NbGraderPreprocessor):
+    """Strip hidden tests and grader tracebacks; add the batch's note."""
+
+    notes_path = Unicode("", help="JSON with this student's status and notes").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        for cell in nb.cells:
+            if HIDDEN.search(cell.source):
+                cell.source = HIDDEN.sub("", cell.source).rstrip() + "\n"
+            for out in cell.get("outputs", []):
+                if out.get("output_type") != "error":
+                    continue
+                if _is_test(cell) or any(_leaks(t) for t in out.get("traceback", [])[-1:]):
+                    out["traceback"] = [one_line(out.get("ename", ""), out.get("evalue", ""))]
+                else:
+                    out["traceback"] = [t for t in out.get("traceback", []) if not _leaks(t)]
+        note = self._note()
+        if note:
+            nb.cells.insert(0, new_markdown_cell(note))
+        return nb, resources
+
+    def _note(self) -> str:
+        if not self.notes_path or not Path(self.notes_path).exists():
+            return ""
+        data = json.loads(Path(self.notes_path).read_text())
+        lines = [f"**Grading status: {data.get('status', '')}**"]
+        lines += [f"- {note}" for note in data.get("notes", [])]
+        lines += [f"- {finding}" for finding in data.get("findings", [])]
+        return "\n".join(lines)

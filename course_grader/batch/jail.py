@@ -1,0 +1,63 @@
+"""Exec a command with resource caps, as an unprivileged user, tied to its parent.
+
+Runs between jupyter_client and bubblewrap for every student kernel:
+
+    python -I -S jail.py --uid 61001 --memory-mb 2048 --cpu-seconds 300 \
+        --processes 64 --file-mb 64 -- bwrap ... -- python -m ipykernel_launcher ...
+
+Standard library only, because it runs with ``-I -S`` (no site-packages), so a
+student cannot influence it and it starts in a few milliseconds.
+"""
+
+import ctypes
+import os
+import resource
+import signal
+import sys
+
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent: int) -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def main(argv: list[str]) -> None:
+    if "--" not in argv:
+        sys.exit("usage: jail.py [--uid N] [--memory-mb N] [--cpu-seconds N] "
+                 "[--processes N] [--file-mb N] -- command ...")
+    split = argv.index("--")
+    opts, command = argv[:split], argv[split + 1:]
+    values = dict(zip(opts[::2], opts[1::2]))
+    parent = os.getppid()
+    mib = 1024 * 1024
+    if "--memory-mb" in values:
+        limit = int(values["--memory-mb"]) * mib
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    if "--cpu-seconds" in values:
+        soft = int(values["--cpu-seconds"])
+        # SIGXCPU at the soft limit, SIGKILL a little later if it is caught
+        resource.setrlimit(resource.RLIMIT_CPU, (soft, soft + 5))
+    if "--file-mb" in values:
+        limit = int(values["--file-mb"]) * mib
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    if "--processes" in values:
+        # counted per real uid, so it only bites after the switch below
+        limit = int(values["--processes"])
+        resource.setrlimit(resource.RLIMIT_NPROC, (limit, limit))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if "--uid" in values:
+        uid = int(values["--uid"])
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+    # set after setuid: a credential change clears the parent-death signal
+    _die_with_parent(parent)
+    os.execvp(command[0], command)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

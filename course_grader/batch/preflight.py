@@ -1,0 +1,293 @@
+"""Look at every submission before any kernel starts, and repair a working copy.
+
+nbgrader aborts or mis-grades on submissions that a person would grade without
+thinking twice: a notebook saved under another name, a copy-pasted answer cell,
+a test cell whose metadata was stripped.  Each check here says what it found
+and, when it can, repairs the *working copy* that nbgrader will grade.  The
+student's submitted files are only ever read.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import shutil
+import uuid
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from ..assignment import ASSIGNMENT, NOTEBOOK
+
+NBGRADER_KEYS = ("grade", "solution", "locked", "points", "task")
+
+
+@dataclass
+class Finding:
+    kind: str
+    message: str
+    repaired: bool = False
+
+
+@dataclass
+class Preflight:
+    student: str
+    content_hash: str
+    findings: list[Finding] = field(default_factory=list)
+    failure: str | None = None  # set when the submission cannot be graded at all
+
+    @property
+    def repaired(self) -> bool:
+        return any(f.repaired for f in self.findings)
+
+    def note(self, kind: str, message: str, repaired: bool = False) -> None:
+        self.findings.append(Finding(kind, message, repaired))
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def submission_hash(folder: Path) -> str:
+    """A digest of every file name and byte in a submission (links by target)."""
+    digest = hashlib.sha256()
+    if not folder.is_dir():
+        return "missing"
+    for path in sorted(p for p in folder.rglob("*") if ".ipynb_checkpoints" not in p.parts):
+        rel = path.relative_to(folder).as_posix()
+        if path.is_symlink():
+            digest.update(f"L {rel} {path.readlink()}\n".encode())
+        elif path.is_file():
+            digest.update(f"F {rel} {path.stat().st_size}\n".encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def graded_id(cell) -> str | None:
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    if meta.get("grade") or meta.get("solution") or meta.get("locked") or meta.get("task"):
+        return meta.get("grade_id")
+    return None
+
+
+def _is_test(cell) -> bool:
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return bool(meta.get("grade")) and not meta.get("solution")
+
+
+def _fingerprint(release_cell) -> str:
+    """A line that identifies an answer or test cell even without its metadata."""
+    for line in release_cell.source.splitlines():
+        text = line.strip()
+        if text.startswith("def ") or (text and not text.startswith("#")):
+            return text.split("(")[0] + "("
+    return release_cell.source.strip()[:40]
+
+
+class Repairer:
+    """Checks one parsed notebook against the release and fixes what it can."""
+
+    def __init__(self, release: nbformat.NotebookNode, report: Preflight):
+        self.release = release
+        self.report = report
+        self.release_ids = [(graded_id(c), c) for c in release.cells if graded_id(c)]
+
+    def run(self, nb) -> None:
+        self._unique_cell_ids(nb)
+        self._duplicates(nb)
+        for grade_id, release_cell in self.release_ids:
+            self._restore(nb, grade_id, release_cell)
+        self._stray_ids(nb)
+
+    def _unique_cell_ids(self, nb) -> None:
+        seen, renumbered = set(), False
+        for cell in nb.cells:
+            if cell.get("id") in seen:
+                renumbered = True
+            if not cell.get("id") or cell["id"] in seen:
+                cell["id"] = uuid.uuid4().hex[:8]
+            seen.add(cell["id"])
+        if renumbered:  # raw JSON copy-paste: nbformat would refuse the notebook
+            self.report.note("cell_ids", "duplicated notebook cell ids renumbered", True)
+
+    def _duplicates(self, nb) -> None:
+        counts = Counter(graded_id(c) for c in nb.cells if graded_id(c))
+        for grade_id, count in counts.items():
+            if count < 2:
+                continue
+            copies = [c for c in nb.cells if graded_id(c) == grade_id]
+            for cell in copies[:-1]:  # the last copy holds the student's latest work
+                cell.metadata.pop("nbgrader", None)
+                cell.metadata.pop("deletable", None)
+                cell.metadata.pop("editable", None)
+            self.report.note("duplicate_cell", f"graded cell {grade_id!r} appears {count} times;"
+                             " graded the last copy, the others run as ordinary cells", True)
+
+    def _restore(self, nb, grade_id: str, release_cell) -> None:
+        present = [c for c in nb.cells if graded_id(c) == grade_id]
+        if not present:
+            cell = self._find_unlabelled(nb, release_cell)
+            if cell is not None:
+                self._copy_metadata(cell, release_cell)
+                self.report.note("metadata_stripped", f"cell {grade_id!r} had lost its grading "
+                                 "metadata; restored it from the release", True)
+                present = [cell]
+            else:
+                self._insert(nb, grade_id, release_cell)
+                what = "answer" if release_cell.metadata.nbgrader.get("solution") else "test"
+                self.report.note("deleted_cell", f"{what} cell {grade_id!r} was deleted; put "
+                                 "the release's cell back", True)
+                return
+        cell = present[0]
+        changed = [key for key in NBGRADER_KEYS
+                   if cell.metadata.nbgrader.get(key) != release_cell.metadata.nbgrader.get(key)]
+        if cell.cell_type != release_cell.cell_type:
+            changed.append(f"cell type {cell.cell_type}")
+        if changed:
+            self._copy_metadata(cell, release_cell)
+            self.report.note("metadata_altered", f"cell {grade_id!r} had altered "
+                             f"{', '.join(changed)}; restored from the release", True)
+        locked = release_cell.metadata.nbgrader.get("locked") or _is_test(release_cell)
+        if locked and not release_cell.metadata.nbgrader.get("solution") \
+                and cell.source != release_cell.source:
+            cell.source = release_cell.source
+            self.report.note("locked_edited", f"locked cell {grade_id!r} was edited; restored "
+                             "the release's version", True)
+
+    def _find_unlabelled(self, nb, release_cell):
+        mark = _fingerprint(release_cell)
+        for cell in nb.cells:
+            if not cell.get("metadata", {}).get("nbgrader") and mark in cell.source:
+                return cell
+        return None
+
+    def _copy_metadata(self, cell, release_cell) -> None:
+        cell.metadata["nbgrader"] = copy.deepcopy(release_cell.metadata.nbgrader)
+        for key in ("deletable", "editable"):
+            if key in release_cell.metadata:
+                cell.metadata[key] = release_cell.metadata[key]
+        if cell.cell_type != release_cell.cell_type:
+            cell.cell_type = release_cell.cell_type
+            if cell.cell_type == "code":
+                cell["outputs"], cell["execution_count"] = [], None
+            else:
+                cell.pop("outputs", None)
+                cell.pop("execution_count", None)
+            if _is_test(release_cell):
+                cell.source = release_cell.source
+
+    def _insert(self, nb, grade_id: str, release_cell) -> None:
+        order = [gid for gid, _ in self.release_ids]
+        position = len(nb.cells)
+        for earlier in reversed(order[:order.index(grade_id)]):
+            index = next((i for i, c in enumerate(nb.cells) if graded_id(c) == earlier), None)
+            if index is not None:
+                position = index + 1
+                break
+        else:
+            position = 0 if order.index(grade_id) == 0 else position
+        cell = copy.deepcopy(release_cell)
+        cell["id"] = uuid.uuid4().hex[:8]
+        nb.cells.insert(position, cell)
+
+    def _stray_ids(self, nb) -> None:
+        known = {gid for gid, _ in self.release_ids}
+        for cell in nb.cells:
+            gid = graded_id(cell)
+            if gid and gid not in known:
+                cell.metadata.pop("nbgrader", None)
+                self.report.note("unknown_cell", f"cell with unknown grading id {gid!r} "
+                                 "graded as an ordinary cell", True)
+
+
+def _parse(path: Path, report: Preflight):
+    raw = path.read_bytes()
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        report.failure = f"{path.name} is not a text file"
+        return None
+    except json.JSONDecodeError as error:
+        truncated = error.pos >= len(raw.rstrip()) - 1
+        report.failure = (f"{path.name} is {'truncated' if truncated else 'not valid JSON'} "
+                          f"(line {error.lineno}, column {error.colno}: {error.msg})")
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
+        report.failure = f"{path.name} is JSON but not a Jupyter notebook"
+        return None
+    try:
+        nb = nbformat.reads(json.dumps(data), as_version=4)
+    except Exception as error:  # nbformat raises several kinds for broken notebooks
+        report.failure = f"{path.name} is not a readable notebook ({error.__class__.__name__})"
+        return None
+    return nb
+
+
+def _pick_notebook(folder: Path, release, report: Preflight) -> Path | None:
+    notebooks = sorted(p for p in folder.glob("*.ipynb") if p.is_file() and not p.is_symlink())
+    wanted = folder / f"{NOTEBOOK}.ipynb"
+    if wanted in notebooks:
+        chosen = wanted
+    else:
+        release_ids = {graded_id(c) for c in release.cells} - {None}
+        candidates = []
+        for path in notebooks:
+            try:
+                cells = json.loads(path.read_text()).get("cells", [])
+                ids = {c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in cells}
+            except (ValueError, AttributeError, UnicodeDecodeError):
+                continue
+            if ids & release_ids:
+                candidates.append(path)
+        if not notebooks:
+            report.failure = f"no notebook in the submission (expected {NOTEBOOK}.ipynb)"
+            return None
+        if len(candidates) != 1:
+            names = ", ".join(p.name for p in notebooks)
+            report.failure = (f"{NOTEBOOK}.ipynb is missing and no single other notebook is "
+                              f"this assignment (found: {names})")
+            return None
+        chosen = candidates[0]
+        report.note("renamed", f"notebook was named {chosen.name!r}; graded it as "
+                    f"{NOTEBOOK}.ipynb", True)
+    extra = [p.name for p in notebooks if p != chosen]
+    if extra:
+        report.note("extra_notebooks", f"extra notebooks not graded: {', '.join(extra)}")
+    return chosen
+
+
+def preflight(course: Path, student: str, release, work_root: Path) -> Preflight:
+    """Check ``submitted/<student>`` and write the working copy nbgrader will grade."""
+    folder = course / "submitted" / student / ASSIGNMENT
+    report = Preflight(student, submission_hash(folder))
+    work = work_root / student / ASSIGNMENT
+    if work.exists():
+        shutil.rmtree(work)
+    if not folder.is_dir():
+        report.failure = f"no {ASSIGNMENT}/ folder in submitted/{student}"
+        return report
+    links = [p.name for p in folder.rglob("*") if p.is_symlink()]
+    if links:
+        report.note("links", f"symbolic links ignored: {', '.join(sorted(links))}")
+    chosen = _pick_notebook(folder, release, report)
+    if chosen is None:
+        return report
+    nb = _parse(chosen, report)
+    if nb is None:
+        return report
+    Repairer(release, report).run(nb)
+    # copy everything else the student handed in (not links, not other notebooks)
+    work.mkdir(parents=True)
+    for path in folder.rglob("*"):
+        rel = path.relative_to(folder)
+        if path.is_symlink() or path.suffix == ".ipynb" or ".ipynb_checkpoints" in rel.parts:
+            continue
+        if path.is_dir():
+            (work / rel).mkdir(parents=True, exist_ok=True)
+        elif path.is_file():
+            (work / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, work / rel)
+    nbformat.write(nb, work / f"{NOTEBOOK}.ipynb")
+    return report

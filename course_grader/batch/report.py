@@ -1,0 +1,71 @@
+"""The end-of-batch report: table, pass rates, common mistakes, score plot."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from ..assignment import EXERCISES, MAX_SCORE, exercise_max
+from ..scores import format_table
+from .outcome import StudentResult
+
+
+def table(results: list[StudentResult]) -> str:
+    rows = []
+    for r in sorted(results, key=lambda r: r.student):
+        row = {"student": r.student, "status": r.status,
+               "score": f"{r.score:g}/{MAX_SCORE}" if r.gradable else "-"}
+        for exercise in EXERCISES:
+            value = r.exercises.get(exercise)
+            row[exercise] = f"{value:g}" if r.gradable and value is not None else "-"
+        rows.append(row)
+    return format_table(rows, ["student", "score", *EXERCISES, "status"])
+
+
+def pass_rates(results: list[StudentResult]) -> dict[str, tuple[int, int]]:
+    """exercise -> (students with full points, students graded)."""
+    graded = [r for r in results if r.gradable]
+    return {ex: (sum(1 for r in graded if r.exercises.get(ex) == exercise_max(ex)), len(graded))
+            for ex in EXERCISES}
+
+
+def common_mistakes(results: list[StudentResult], top: int = 8) -> list[tuple[str, int]]:
+    """Diagnosis codes counted once per student, most frequent first."""
+    counts = Counter(code for r in results for code in set(r.diagnoses))
+    return counts.most_common(top)
+
+
+def summary(results: list[StudentResult]) -> str:
+    lines = [table(results), "", "Per-exercise pass rate (full points):"]
+    for exercise, (passed, graded) in pass_rates(results).items():
+        share = f"{passed / graded:.0%}" if graded else "-"
+        lines.append(f"  {exercise:<8} {passed}/{graded}  {share}")
+    mistakes = common_mistakes(results)
+    lines += ["", "Most common diagnosed mistakes (students):"]
+    lines += [f"  {code:<22} {count}" for code, count in mistakes] or ["  none"]
+    statuses = Counter(r.status.split(":")[0] for r in results)
+    lines += ["", "Status counts: " + ", ".join(f"{s} {n}" for s, n in sorted(statuses.items()))]
+    return "\n".join(lines)
+
+
+def plot_scores(results: list[StudentResult], path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    scores = [r.score for r in results if r.gradable]
+    ungraded = len(results) - len(scores)
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
+    bins = list(range(0, int(MAX_SCORE) + 3, 2))
+    ax.hist(scores, bins=bins, color="#3b75af", edgecolor="white")
+    ax.set_xlabel(f"score (of {MAX_SCORE})")
+    ax.set_ylabel("students")
+    ax.set_title(f"Score distribution: {len(scores)} graded"
+                 + (f", {ungraded} not gradable" if ungraded else ""))
+    ax.set_xlim(0, MAX_SCORE + 2)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path

@@ -1,0 +1,218 @@
+"""Start every student kernel inside a bubblewrap sandbox.
+
+The kernel sees a fresh root holding only the system's /usr, the Python
+installation, the course venv and the ``course_grader`` package (all
+read-only), its own working folder (read-write) and a small private /tmp.
+``source/``, ``release/``, the gradebook, the grade export and every other
+student's folders are simply not there.  It has no network (only its own
+loopback), runs as an unprivileged user id of its own worker slot, and
+carries rlimits for memory, CPU time, processes and file size.
+
+The grader talks to the kernel over ``ipc`` (Unix sockets) in a private
+folder bound into the sandbox, since a separate network namespace cannot
+reach the grader's TCP ports.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import Bool, Integer, Unicode
+
+import course_grader
+
+JAIL = Path(__file__).with_name("jail.py")
+INSTALL_HINT = "sudo apt-get install bubblewrap"
+# environment a kernel needs; everything else of the grader's is dropped
+PASS_THROUGH_ENV = ("LANG", "LC_ALL", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "TZ")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Caps for one student's notebook run."""
+
+    memory_mb: int = 3072
+    cpu_seconds: int = 600
+    processes: int = 96
+    file_mb: int = 64
+    tmp_mb: int = 64
+    cell_timeout: int = 120
+    notebook_timeout: int = 900
+
+
+def bwrap_path() -> str | None:
+    return shutil.which("bwrap")
+
+
+def refuse_without_bwrap() -> str | None:
+    """An error message when bubblewrap is missing, else None."""
+    if bwrap_path():
+        return None
+    return ("bubblewrap (bwrap) is not installed, and grading runs every student kernel "
+            f"inside it.\nInstall it with:  {INSTALL_HINT}\n"
+            "or pass --no-sandbox for a trusted run (student code then runs with your rights).")
+
+
+def _read_only_roots() -> list[Path]:
+    """Folders the kernel must read: the interpreter, the venv, the grader package."""
+    roots = {Path(sys.base_prefix).resolve(), Path(sys.prefix)}
+    roots.add(Path(course_grader.__file__).resolve().parent)
+    return sorted(p for p in roots if not str(p).startswith("/usr"))
+
+
+def bwrap_argv(workdir: Path, kernel_dir: Path, limits: Limits, uid: int | None) -> list[str]:
+    """The bubblewrap command line that wraps the kernel command."""
+    argv = [bwrap_path() or "bwrap"]
+    if uid is not None:
+        # As root, bubblewrap sets up the namespaces itself; jail.py then drops to
+        # the slot's uid inside, so the process cap counts that uid only.  (An
+        # unprivileged bwrap could not even reach a Python under /root.)
+        argv += ["--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
+                 "--unshare-cgroup-try", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    else:
+        argv += ["--unshare-all"]
+    argv += ["--die-with-parent", "--hostname", "grading", "--ro-bind", "/usr", "/usr"]
+    for name in ("bin", "lib", "lib64", "sbin"):
+        host = Path("/", name)
+        if host.is_symlink():  # merged /usr: keep the same links
+            argv += ["--symlink", os.readlink(host), str(host)]
+        elif host.is_dir():
+            argv += ["--ro-bind", str(host), str(host)]
+    for etc in ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "localtime",
+                "fonts", "mime.types", "nsswitch.conf"):
+        argv += ["--ro-bind-try", f"/etc/{etc}", f"/etc/{etc}"]
+    argv += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777",
+             "--size", str(limits.tmp_mb * 1024 * 1024), "--tmpfs", "/tmp"]
+    mounts = _read_only_roots()
+    for root in mounts:
+        argv += ["--ro-bind", str(root), str(root)]
+    argv += ["--bind", str(workdir), str(workdir),
+             "--bind", str(kernel_dir), str(kernel_dir)]
+    # bubblewrap makes the folders leading to a mount point 0700 as root
+    for folder in _ancestors([*mounts, workdir, kernel_dir]):
+        argv += ["--chmod", "0755", str(folder)]
+    argv += ["--chdir", str(workdir), "--clearenv"]
+    env = {
+        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+        "HOME": "/tmp", "TMPDIR": "/tmp", "MPLCONFIGDIR": "/tmp/matplotlib",
+        "IPYTHONDIR": "/tmp/ipython", "NBGRADER_EXECUTION": "autograde",
+        # one BLAS thread: parallel workers already use every core
+        "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+    }
+    env.update({k: os.environ[k] for k in PASS_THROUGH_ENV if k in os.environ})
+    for key, value in env.items():
+        argv += ["--setenv", key, value]
+    argv += ["--"]
+    if uid is not None:
+        argv += [sys.executable, "-I", "-S", str(JAIL), "--uid", str(uid), "--"]
+    return argv
+
+
+def _ancestors(paths: list[Path]) -> list[Path]:
+    mounted = {Path(p) for p in paths}
+    found = set()
+    for path in paths:
+        for parent in Path(path).parents:
+            if parent in (Path("/"), Path("/tmp")) or parent in mounted:
+                continue
+            found.add(parent)
+    return sorted(found, key=lambda p: len(p.parts))
+
+
+def jail_argv(limits: Limits) -> list[str]:
+    return [sys.executable, "-I", "-S", str(JAIL),
+            "--memory-mb", str(limits.memory_mb), "--cpu-seconds", str(limits.cpu_seconds),
+            "--processes", str(limits.processes), "--file-mb", str(limits.file_mb), "--"]
+
+
+def _chown_tree(path: Path, uid: int) -> None:
+    for dirpath, dirnames, filenames in os.walk(path):
+        os.chown(dirpath, uid, uid, follow_symlinks=False)
+        for name in filenames + dirnames:
+            os.chown(os.path.join(dirpath, name), uid, uid, follow_symlinks=False)
+
+
+def scrub_workdir(path: Path) -> list[str]:
+    """After the kernel is gone: drop links it made, give files back to the grader.
+
+    A symlink left in the folder could make the grader (which writes the
+    autograded notebook there) write through it to any file it can reach.
+    """
+    removed = []
+    for dirpath, dirnames, filenames in os.walk(path):
+        for name in filenames + dirnames:
+            full = os.path.join(dirpath, name)
+            if os.path.islink(full):
+                os.unlink(full)
+                removed.append(os.path.relpath(full, path))
+            elif os.path.isfile(full) and os.stat(full).st_nlink > 1:
+                os.unlink(full)  # a hard link the kernel made to a file elsewhere
+                removed.append(os.path.relpath(full, path))
+    if os.geteuid() == 0 and path.exists():
+        _chown_tree(path, 0)
+    return removed
+
+
+class SandboxKernelManager(AsyncKernelManager):
+    """A kernel manager whose kernels run under jail.py + bubblewrap."""
+
+    sandboxed = Bool(True, help="wrap the kernel in bubblewrap").tag(config=True)
+    uid = Integer(-1, help="unprivileged uid for the kernel (-1: keep ours)").tag(config=True)
+    memory_mb = Integer(Limits.memory_mb).tag(config=True)
+    cpu_seconds = Integer(Limits.cpu_seconds).tag(config=True)
+    processes = Integer(Limits.processes).tag(config=True)
+    file_mb = Integer(Limits.file_mb).tag(config=True)
+    tmp_mb = Integer(Limits.tmp_mb).tag(config=True)
+    kernel_root = Unicode("", help="where private socket folders are made").tag(config=True)
+
+    def _limits(self) -> Limits:
+        return Limits(memory_mb=self.memory_mb, cpu_seconds=self.cpu_seconds,
+                      processes=self.processes, file_mb=self.file_mb, tmp_mb=self.tmp_mb)
+
+    async def _async_pre_start_kernel(self, **kw):
+        self._workdir = Path(kw.get("cwd") or os.getcwd()).resolve()
+        if self.sandboxed:
+            root = self.kernel_root or None
+            self._kernel_dir = Path(tempfile.mkdtemp(prefix="cg-kernel-", dir=root))
+            self.transport = "ipc"
+            self.connection_file = str(self._kernel_dir / "kernel.json")
+            self.ip = str(self._kernel_dir / "ipc")
+            if self._uid() is not None:
+                for path in (self._kernel_dir, self._workdir):
+                    _chown_tree(path, self._uid())
+        env = dict(kw.get("env") or os.environ)
+        env.pop("JPY_PARENT_PID", None)  # a pid outside the sandbox's pid namespace
+        kw["env"] = env
+        return await super()._async_pre_start_kernel(**kw)
+
+    def write_connection_file(self, **kwargs):
+        super().write_connection_file(**kwargs)
+        # written 0600 by the grader: the kernel's own uid must read it
+        if self.sandboxed and self._uid() is not None and os.path.exists(self.connection_file):
+            os.chown(self.connection_file, self._uid(), self._uid())
+
+    def _uid(self) -> int | None:
+        return self.uid if self.uid >= 0 and os.geteuid() == 0 else None
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        cmd = super().format_kernel_cmd(extra_arguments)
+        wrapper = jail_argv(self._limits())
+        if self.sandboxed:
+            wrapper += bwrap_argv(self._workdir, self._kernel_dir, self._limits(), self._uid())
+        return wrapper + cmd
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart)
+        self._remove_kernel_dir()
+
+    def _remove_kernel_dir(self) -> None:
+        kernel_dir = getattr(self, "_kernel_dir", None)
+        if kernel_dir is not None:
+            shutil.rmtree(kernel_dir, ignore_errors=True)
