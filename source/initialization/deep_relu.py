@@ -24,7 +24,7 @@ from typing import Callable, Iterable, Mapping
 import numpy as np
 from saturation import stable_cross_entropy
 
-DEPTH, WIDTH, BATCH = 30, 300, 500
+DEPTH, WIDTH, BATCH = 30, 300, 100
 HIDDEN_LAYERS, HIDDEN_WIDTH = 10, 20
 
 
@@ -162,7 +162,7 @@ def deep_predict_labels(X: np.ndarray, parameters: Mapping[str, np.ndarray]) -> 
 
 def train_deep(X: np.ndarray, Y: np.ndarray, initializer: Callable,
                hidden_layers: int = HIDDEN_LAYERS, width: int = HIDDEN_WIDTH,
-               learning_rate: float = 0.01, num_iterations: int = 2500,
+               learning_rate: float = 0.01, num_iterations: int = 2000,
                every: int = 50) -> dict:
     """Full-batch gradient descent on a deep ReLU network with a sigmoid output.
 
@@ -297,15 +297,17 @@ def plot_activation_histograms(results: Mapping[str, dict], layers: Iterable[int
     Each ``results[name]["activations"]`` must hold the layers asked for
     (pass them as ``keep_layers`` to :func:`depth_experiment`).  Only the
     positive activations are counted (a ReLU sets about half to exactly 0 in
-    every layer, whatever the start).  All panels share one x range, so an
-    activation that has shrunk shows up as a spike at 0.  Returns the figure.
+    every layer, whatever the start).  All panels share one x range (by
+    default up to the 99.9th percentile of all the values shown; larger
+    values are left out), so an activation that has shrunk shows up as a
+    spike at 0.  Returns the figure.
     """
     import matplotlib.pyplot as plt
 
     layers = list(layers)
     names = list(results)
     if value_range is None:
-        top = max(float(np.percentile(results[n]["activations"][l], 99.5))
+        top = max(float(np.percentile(results[n]["activations"][l], 99.9))
                   for n in names for l in layers)
         value_range = (0.0, top)
     fig, axes = plt.subplots(len(names), len(layers), figsize=(2.7 * len(layers), 2.5 * len(names)),
@@ -315,7 +317,7 @@ def plot_activation_histograms(results: Mapping[str, dict], layers: Iterable[int
             ax = axes[row, col]
             values = results[name]["activations"][l]
             positive = values[values > 0]
-            ax.hist(np.clip(positive, *value_range), bins=bins, range=value_range,
+            ax.hist(positive, bins=bins, range=value_range,
                     color=f"C{row}", label=f"std {values.std():.2g}")
             ax.set_title(f"{name}, layer {l}", fontsize="medium")
             ax.legend(fontsize="x-small", loc="upper right")

@@ -123,12 +123,15 @@ def plot_gradient_spread(traces: Mapping[str, dict], ax=None,
 
     ax = ax or plt.figure(figsize=(6, 3.8)).gca()
     styles = ("-", "--")
-    for name, trace in traces.items():
+    for k, (name, trace) in enumerate(traces.items()):
         steps = np.arange(trace["spread"].shape[0])
+        # earlier lines are drawn wider, so a line lying on top of another
+        # (zeros and a constant start are both flat on 0) leaves it visible
+        width = 1.5 + 2.0 * (len(traces) - 1 - k)
         color = None
         for j, l in enumerate(HIDDEN_LAYERS):
             (line,) = ax.plot(steps, trace["spread"][:, j], styles[j], color=color,
-                              label=f"{name}, layer {l}")
+                              lw=width, label=f"{name}, layer {l}")
             color = line.get_color()
     ax.set_xlabel("gradient-descent step")
     ax.set_ylabel("spread of unit gradients\n(0 = all units equal)")

@@ -1,0 +1,1 @@
+../source/initialization/deep_relu.py

@@ -1,0 +1,1 @@
+../source/initialization/saturation.py
