@@ -46,6 +46,8 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture(scope="session")
 def chromium_context(tmp_path_factory):
+    for stale in SCREENSHOTS.glob("FAILED-*.png"):  # left by an earlier run
+        stale.unlink()
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium package "
                     "(apt-get install chromium) to run the browser tests")

@@ -98,18 +98,10 @@ class NotebookUI:
     # -- acting -----------------------------------------------------------------
 
     def hide_side_panel(self) -> None:
-        """Give the notebook the whole width, as a student would on a laptop."""
-        if self.page.locator("#jp-left-stack:visible").count():
-            self.menu("View", "File Browser")
-        expect(self.page.locator("#jp-left-stack")).to_be_hidden()
+        hide_side_panel(self.page)
 
     def menu(self, *path: str) -> None:
-        self.page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(
-            f"^{re.escape(path[0])}$")).click()
-        for label in path[1:]:
-            item = self.page.locator(".lm-Menu:visible .lm-Menu-itemLabel",
-                                     has_text=re.compile(f"^{re.escape(label)}$")).last
-            item.click()
+        menu(self.page, *path)
 
     def select(self, which: int | str) -> None:
         """Select a cell in command mode by clicking its prompt."""
@@ -171,6 +163,23 @@ class NotebookUI:
     def save(self) -> None:
         self.page.keyboard.press("ControlOrMeta+s")
         expect(self.page.locator(".lm-TabBar-tab.jp-mod-dirty")).to_have_count(0)
+
+
+def menu(page: Page, *path: str) -> None:
+    """Click through JupyterLab's menu bar, e.g. ``menu(page, "Run", "Run All Cells")``."""
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(
+        f"^{re.escape(path[0])}$")).click()
+    for label in path[1:]:
+        page.locator(".lm-Menu:visible .lm-Menu-itemLabel",
+                     has_text=re.compile(f"^{re.escape(label)}$")).last.click()
+
+
+def hide_side_panel(page: Page) -> None:
+    """Give the main area the whole width, as on a laptop with the file browser closed."""
+    left = page.locator("#jp-left-stack")
+    expect(left).to_be_visible()  # a fresh (?reset) workspace opens the file browser
+    menu(page, "View", "File Browser")
+    expect(left).to_be_hidden()
 
 
 def open_notebook(page: Page, server, relative: str) -> NotebookUI:

@@ -179,7 +179,7 @@ def running_lab(root: Path, state_dir: Path, instructor: bool = False):
         write_student_config(dirs["config"])
     env = dict(os.environ)
     for name in ("JUPYTER_TOKEN", "JUPYTER_PORT", "JUPYTER_PATH", "JUPYTER_CONFIG_PATH",
-                 "NBGRADER_EXECUTION"):
+                 "NBGRADER_EXECUTION", "NBGRADER_DB_URL"):
         env.pop(name, None)
     venv_bin = str(Path(sys.executable).parent)
     env.update(
