@@ -3,7 +3,7 @@
 Runs between jupyter_client and bubblewrap for every student kernel:
 
     python -I -S jail.py --uid 61001 --memory-mb 2048 --cpu-seconds 300 \
-        --processes 64 --file-mb 64 -- bwrap ... -- python -m ipykernel_launcher ...
+        --processes 64 --file-mb 64 [--ignore-sigint] -- bwrap ... -- python ...
 
 Standard library only, because it runs with ``-I -S`` (no site-packages), so a
 student cannot influence it and it starts in a few milliseconds.
@@ -31,7 +31,7 @@ def main(argv: list[str]) -> None:
                  "[--processes N] [--file-mb N] -- command ...")
     split = argv.index("--")
     opts, command = argv[:split], argv[split + 1:]
-    values = dict(zip(opts[::2], opts[1::2]))
+    values = dict(zip(*[iter(o for o in opts if o != "--ignore-sigint")] * 2))
     parent = os.getppid()
     mib = 1024 * 1024
     if "--memory-mb" in values:
@@ -49,6 +49,12 @@ def main(argv: list[str]) -> None:
         limit = int(values["--processes"])
         resource.setrlimit(resource.RLIMIT_NPROC, (limit, limit))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if "--ignore-sigint" in opts:
+        # bubblewrap shares the kernel's process group, and an interrupt is
+        # sent to that group: it must reach the kernel, not end the sandbox
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    else:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
     if "--uid" in values:
         uid = int(values["--uid"])
         os.setgroups([])

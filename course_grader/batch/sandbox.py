@@ -205,6 +205,8 @@ class SandboxKernelManager(AsyncKernelManager):
         cmd = super().format_kernel_cmd(extra_arguments)
         wrapper = jail_argv(self._limits())
         if self.sandboxed:
+            wrapper.insert(-1, "--ignore-sigint")
+        if self.sandboxed:
             wrapper += bwrap_argv(self._workdir, self._kernel_dir, self._limits(), self._uid())
         return wrapper + cmd
 
