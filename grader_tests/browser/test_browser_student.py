@@ -130,56 +130,67 @@ def test_run_all_with_correct_answers_shows_plots_and_conclusions(student_lab, p
             assert text.startswith(SUCCESS), f"{exercise}_{part}: {text}"
 
     # training cells print their costs and accuracies
-    training = [i for i in code if re.search(r"^\w+, \w+ = train_and_report\(",
-                                             sources[i], re.M)]
-    assert len(training) == 3, "expected one training cell per initialization"
-    printed_train_accuracy = []
-    for i in training:
+    printed_train_accuracy = {}  # run name -> accuracy the cell printed for the train set
+    for i in code:
+        run = re.search(r'^\w+, \w+ = train_and_report\("([^"]+)"', sources[i], re.M)
+        if run is None:
+            continue
         text = ui.output_text(i)
         assert "Cost after iteration 0:" in text, text
         accuracies = re.findall(r"Accuracy: ([0-9.]+)", text)
         assert len(accuracies) == 2, f"train and test accuracy expected:\n{text}"
-        printed_train_accuracy.append(float(accuracies[0]))
+        printed_train_accuracy[run.group(1)] = float(accuracies[0])
+    assert {"zeros", "large random", "He"} <= set(printed_train_accuracy), (
+        f"expected a training run per initialization, found {list(printed_train_accuracy)}")
 
     # plot cells show their figure (cost curve and decision boundary) as an image
     plot_cells = [i for i in code if re.search(r"^show_run\(", sources[i], re.M)]
-    assert len(plot_cells) == 3, "expected one plot cell per initialization"
-    for number, i in enumerate(plot_cells):
-        images = ui.outputs(i).locator("img")
-        expect(images).to_have_count(1)
-        image = images.first
-        image.scroll_into_view_if_needed()
-        size = image.evaluate("img => [img.naturalWidth, img.naturalHeight, "
-                              "img.getBoundingClientRect().width, "
-                              "img.closest('.jp-OutputArea-output').clientWidth]")
-        natural_width, natural_height, shown_width, area_width = size
-        assert natural_width > 300 and natural_height > 150, f"image too small: {size}"
-        assert shown_width <= area_width + 1, f"image wider than its output area: {size}"
-        shoot(ui.cell(i), f"student-05-plots-{number + 1}")
+    assert len(plot_cells) >= 3, "expected a plot cell per initialization"
+    for i in plot_cells:
+        expect(ui.outputs(i).locator("img")).to_have_count(1)
     dataset = [i for i in code if "plot_dataset(" in sources[i]]
     assert dataset, "expected a cell that plots the data set"
     expect(ui.outputs(dataset[0]).locator("img")).to_have_count(1)
 
-    # the conclusions table: one row per initialization, accuracies as printed above
-    tables = ui.panel.locator(".jp-OutputArea-output table")
+    # every figure in the notebook is drawn, and fits its output area unclipped
+    figure_cells = [i for i in code if ui.outputs(i).locator("img").count()]
+    for i in figure_cells:
+        images = ui.outputs(i).locator("img")
+        for k in range(images.count()):
+            image = images.nth(k)
+            image.scroll_into_view_if_needed()
+            size = image.evaluate(
+                "img => [img.naturalWidth, img.naturalHeight, img.complete,"
+                " img.getBoundingClientRect().width,"
+                " img.closest('.jp-OutputArea-output').clientWidth]")
+            natural_width, natural_height, complete, shown_width, area_width = size
+            assert complete and natural_width > 200 and natural_height > 100, (
+                f"cell {i}: image not drawn or tiny: {size}")
+            assert shown_width <= area_width + 1, (
+                f"cell {i}: image wider than its output area, so it is clipped: {size}")
+        shoot(ui.cell(i), f"student-05-figures-cell-{i:02d}")
+
+    # the conclusions table: a row per initialization, accuracies as printed above
+    tables = ui.panel.locator(".jp-OutputArea-output table").filter(
+        has=page.locator("th", has_text=re.compile(r"^\s*train accuracy\s*$", re.I)))
     expect(tables).to_have_count(1)
     table = tables.first
     table.scroll_into_view_if_needed()
-    rows = table.locator("tbody tr")
-    expect(rows).to_have_count(3)
     header = [cell.strip().lower() for cell in table.locator("th").all_inner_texts()]
-    assert "train accuracy" in header and "test accuracy" in header, header
+    assert "test accuracy" in header, header
     train_column = header.index("train accuracy")
-    shown = []
-    for r in range(3):
+    shown = {}
+    rows = table.locator("tbody tr")
+    for r in range(rows.count()):
         cells = rows.nth(r).locator("td").all_inner_texts()
-        shown.append((cells[0].strip(), float(cells[train_column].strip().rstrip("%")) / 100))
-    assert [name.lower() for name, _ in shown] == ["zeros", "large random", "he"], shown
-    for (name, accuracy), printed in zip(shown, printed_train_accuracy):
-        assert accuracy == pytest.approx(printed, abs=0.0005), (
-            f"the table's train accuracy for {name} differs from the printed one")
-    assert shown[0][1] == pytest.approx(0.5, abs=0.01), "zeros should be a coin toss"
-    assert shown[2][1] > shown[1][1], "He should train better than large random weights"
+        shown[cells[0].strip()] = float(cells[train_column].strip().rstrip("%")) / 100
+    assert list(shown)[:3] == ["zeros", "large random", "He"], shown
+    for name, accuracy in shown.items():
+        if name in printed_train_accuracy:
+            assert accuracy == pytest.approx(printed_train_accuracy[name], abs=0.0005), (
+                f"the table's train accuracy for {name} differs from the printed one")
+    assert shown["zeros"] == pytest.approx(0.5, abs=0.01), "zeros should be a coin toss"
+    assert shown["He"] > shown["large random"], "He should train better than large random"
     shoot(page, "student-06-conclusions-table")
 
 
