@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from pathlib import Path
 
 import pytest
-from course_files import ROOT, copy_student_edition
-from labserver import running_lab
 
+from .course_files import ROOT, copy_student_edition
+from .labserver import BackgroundCommand, running_lab
+
+WANTS_DEMO = pytest.StashKey[bool]()
 CHROMIUM = Path(os.environ.get("COURSE_CHROMIUM", "/usr/bin/chromium"))
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 CHROMIUM_ARGS = [
@@ -30,11 +33,25 @@ CHROMIUM_ARGS = [
 VIEWPORT = {"width": 1400, "height": 1000}
 
 
+INSTRUCTOR_MODULE = "test_browser_instructor.py"
+
+
 def pytest_collection_modifyitems(config, items):
     here = Path(__file__).parent
     for item in items:
         if here in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.browser)
+    # The instructor tests need the demo's autograde, which takes minutes: it
+    # starts in the background with the first browser test (see graded_demo)
+    # and the instructor tests run last, so the student tests overlap it.
+    # Only the browser tests are reordered: the rest of the suite keeps its order.
+    instructor = [item for item in items if Path(str(item.fspath)).name == INSTRUCTOR_MODULE]
+    if instructor:
+        rest = [item for item in items if item not in instructor]
+        browser = [n for n, item in enumerate(rest) if here in Path(str(item.fspath)).parents]
+        at = browser[-1] + 1 if browser else len(rest)
+        items[:] = rest[:at] + instructor + rest[at:]
+    config.stash[WANTS_DEMO] = bool(instructor)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -106,3 +123,26 @@ def student_lab(tmp_path_factory):
     copy_student_edition(home / "work")
     with running_lab(home / "work", home / "server") as server:
         yield server
+
+
+@pytest.fixture(scope="session", autouse=True)
+def graded_demo(request, tmp_path_factory):
+    """``python -m course_grader demo`` in a temporary course, started early.
+
+    Yields a :class:`BackgroundCommand` whose ``result()`` waits for the demo;
+    None when no instructor test was collected or Chromium is missing.
+    """
+    if not request.config.stash.get(WANTS_DEMO, False) or not CHROMIUM.exists():
+        yield None
+        return
+    folder = tmp_path_factory.mktemp("instructor")
+    course = folder / "course"
+    env = {key: value for key, value in os.environ.items() if key != "NBGRADER_DB_URL"}
+    demo = BackgroundCommand(
+        [sys.executable, "-m", "course_grader", "demo", "--dir", str(course)],
+        cwd=ROOT, env=env, log_dir=folder)
+    demo.course = course
+    try:
+        yield demo
+    finally:
+        demo.stop()

@@ -12,8 +12,9 @@ import re
 import time
 from pathlib import Path
 
-from answers import indented, stub_position
 from playwright.sync_api import Locator, Page, expect
+
+from .answers import indented, stub_position
 
 EXECUTED_PROMPT = re.compile(r"^\[\d+\]:$")
 ANSI_DEBRIS = re.compile(r"\x1b\[|\[(?:\d{1,3};)*\d{1,3}m")

@@ -218,3 +218,37 @@ def running_lab(root: Path, state_dir: Path, instructor: bool = False):
         yield server
     finally:
         server.stop()
+
+
+class BackgroundCommand:
+    """A command running while the tests go on; its output goes to two files."""
+
+    def __init__(self, command: list[str], cwd: Path, env: dict, log_dir: Path):
+        self.command = command
+        self.stdout_path, self.stderr_path = log_dir / "stdout.txt", log_dir / "stderr.txt"
+        with open(self.stdout_path, "w") as out, open(self.stderr_path, "w") as err:
+            self.process = subprocess.Popen(command, cwd=cwd, env=env, stdout=out,
+                                            stderr=err, stdin=subprocess.DEVNULL,
+                                            start_new_session=True)
+
+    def result(self, timeout: float) -> tuple[int, str, str]:
+        """Wait for the command; return (exit code, stdout, stderr)."""
+        try:
+            code = self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.stop()
+            raise RuntimeError(f"{' '.join(self.command)} did not finish in {timeout:.0f} s; "
+                               f"its output so far:\n{self.stdout_path.read_text()}") from None
+        return (code, self.stdout_path.read_text(errors="replace"),
+                self.stderr_path.read_text(errors="replace"))
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(STOP_TIMEOUT)

@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
-import subprocess
-import sys
 
 import pytest
-from course_files import ASSIGNMENT, ROOT
-from labpage import hide_side_panel, menu
-from labserver import running_lab
 from playwright.sync_api import expect
+
+from .course_files import ASSIGNMENT, ROOT
+from .labpage import hide_side_panel, menu
+from .labserver import running_lab
 
 pytestmark = pytest.mark.browser
 
@@ -58,15 +56,14 @@ def read_grades_csv(path) -> dict[str, tuple[float, float]]:
 
 
 @pytest.fixture(scope="module")
-def graded_course(tmp_path_factory):
+def graded_course(graded_demo):
     """A course copy with the sample class autograded by the demo, and its numbers."""
-    course = tmp_path_factory.mktemp("instructor") / "course"
-    env = {key: value for key, value in os.environ.items() if key != "NBGRADER_DB_URL"}
-    done = subprocess.run([sys.executable, "-m", "course_grader", "demo", "--dir", str(course)],
-                          cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=DEMO_TIMEOUT)
-    assert done.returncode == 0, f"the demo failed:\n{done.stdout}\n{done.stderr}"
-    table = parse_demo_table(done.stdout)
+    if graded_demo is None:
+        pytest.skip("the demo was not started (see conftest.graded_demo)")
+    code, stdout, stderr = graded_demo.result(timeout=DEMO_TIMEOUT)
+    assert code == 0, f"the demo failed:\n{stdout}\n{stderr}"
+    course = graded_demo.course
+    table = parse_demo_table(stdout)
     grades = read_grades_csv(course / "grades.csv")
     assert table, "the demo's table has no students"
     assert table == grades, ("the demo's table and grades.csv disagree:\n"

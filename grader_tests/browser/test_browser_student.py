@@ -10,10 +10,11 @@ import re
 import shutil
 
 import pytest
-from answers import CORRECT, WRONG_RANDOM_SCALE, indented, stub_position, write_answers
-from course_files import IGNORED, NOTEBOOK, student_edition
-from labpage import NotebookUI, open_notebook, without_ansi_debris
 from playwright.sync_api import expect
+
+from .answers import CORRECT, WRONG_RANDOM_SCALE, indented, stub_position, write_answers
+from .course_files import IGNORED, NOTEBOOK, student_edition
+from .labpage import NotebookUI, open_notebook, without_ansi_debris
 
 pytestmark = pytest.mark.browser
 
