@@ -36,6 +36,7 @@ VIEWPORT = {"width": 1400, "height": 1000}
 INSTRUCTOR_MODULE = "test_browser_instructor.py"
 
 
+@pytest.hookimpl(trylast=True)  # after -k / -m deselection: see what will really run
 def pytest_collection_modifyitems(config, items):
     here = Path(__file__).parent
     for item in items:
@@ -117,7 +118,7 @@ def shoot():
 
 
 @pytest.fixture(scope="module")
-def student_lab(tmp_path_factory):
+def student_lab(chromium_context, tmp_path_factory):
     """JupyterLab serving a fresh copy of notebooks/ (the student's home folder)."""
     home = tmp_path_factory.mktemp("student")
     copy_student_edition(home / "work")

@@ -72,7 +72,7 @@ def graded_course(graded_demo):
 
 
 @pytest.fixture(scope="module")
-def instructor_lab(graded_course, tmp_path_factory):
+def instructor_lab(chromium_context, graded_course, tmp_path_factory):
     course, _ = graded_course
     with running_lab(course, tmp_path_factory.mktemp("instructor-server"),
                      instructor=True) as server:
