@@ -65,8 +65,16 @@ class SanitizeFeedback(NbGraderPreprocessor):
     def _note(self) -> str:
         if not self.notes_path or not Path(self.notes_path).exists():
             return ""
+        from .outcome import read_outcome
+        from .preflight import Finding, Preflight
+
         data = json.loads(Path(self.notes_path).read_text())
-        lines = [f"**Grading status: {data.get('status', '')}**"]
-        lines += [f"- {note}" for note in data.get("notes", [])]
-        lines += [f"- {finding}" for finding in data.get("findings", [])]
+        report = Preflight(data["student"], data["content_hash"],
+                           [Finding(**f) for f in data["findings"]])
+        # the same reading of the run that the batch's table and CSV make
+        result = read_outcome(data["db_url"], Path(data["course"]), data["student"], report,
+                              0, Path(self.notes_path), Path(data["events"]))
+        lines = [f"**Grading status: {result.status}**", ""]
+        lines += [f"- {note}" for note in result.notes]
+        lines += [f"- {finding.message}" for finding in report.findings]
         return "\n".join(lines)

@@ -14,6 +14,16 @@ from sqlalchemy import create_engine, text
 
 from ..assignment import ASSIGNMENT, EXERCISES, NOTEBOOK
 
+
+def driver_url(url: str) -> str:
+    """Name psycopg2 explicitly: SQLAlchemy's default PostgreSQL driver is psycopg 3,
+    which the course does not install."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg2://" + url[len(prefix):]
+    return url
+
+
 EXPECTED = {cell: float(points) for _, cells in EXERCISES.values() for cell, points in cells}
 
 

@@ -148,8 +148,9 @@ def run_batch(opts: Options, out=sys.stdout) -> Batch:
         print("WARNING: --no-sandbox: student code runs with your user's rights and can read "
               "the solutions and rewrite the gradebook. Use only for trusted submissions.",
               file=sys.stderr)
-    db_url = opts.db_url or configured_db_url(course)
-    ctx = Context(course, db_url, opts.db_url, opts.sandbox, opts.limits)
+    override = gradebook_check.driver_url(opts.db_url) if opts.db_url else None
+    db_url = override or gradebook_check.driver_url(configured_db_url(course))
+    ctx = Context(course, db_url, override, opts.sandbox, opts.limits)
     release = _check_ready(course, db_url)
     students = _students(course, opts.students)
     key = grading_key(course, ctx)

@@ -136,30 +136,28 @@ def _common(ctx: Context, student: str) -> list[str]:
     return args
 
 
-def autograde_cmd(ctx: Context, student: str, slot: int) -> list[str]:
+def autograde_args(ctx: Context, student: str, slot: int) -> list[str]:
     lim = ctx.limits
-    cmd = [sys.executable, "-m", "nbgrader", "autograde", *_common(ctx, student),
-           f"--CourseDirectory.submitted_directory={ctx.work_root}",
-           "--OverwriteCells.add_missing_cells=True",
-           f"--Execute.timeout={lim.cell_timeout}",
-           f"--GuardedExecute.notebook_timeout={lim.notebook_timeout}",
-           f"--GuardedExecute.sandboxed={ctx.sandbox}",
-           f"--GuardedExecute.events_path={ctx.path('events', student, '.json')}",
-           f"--SandboxKernelManager.uid={ctx.uid_base + slot}",
-           f"--SandboxKernelManager.memory_mb={lim.memory_mb}",
-           f"--SandboxKernelManager.cpu_seconds={lim.cpu_seconds}",
-           f"--SandboxKernelManager.processes={lim.processes}",
-           f"--SandboxKernelManager.file_mb={lim.file_mb}",
-           f"--SandboxKernelManager.tmp_mb={lim.tmp_mb}"]
-    cmd += [f"--Autograde.autograde_preprocessors={step}" for step in AUTOGRADE_STEPS]
-    return cmd
+    args = ["autograde", *_common(ctx, student),
+            f"--CourseDirectory.submitted_directory={ctx.work_root}",
+            "--OverwriteCells.add_missing_cells=True",
+            f"--Execute.timeout={lim.cell_timeout}",
+            f"--GuardedExecute.notebook_timeout={lim.notebook_timeout}",
+            f"--GuardedExecute.sandboxed={ctx.sandbox}",
+            f"--GuardedExecute.events_path={ctx.path('events', student, '.json')}",
+            f"--SandboxKernelManager.uid={ctx.uid_base + slot}",
+            f"--SandboxKernelManager.memory_mb={lim.memory_mb}",
+            f"--SandboxKernelManager.cpu_seconds={lim.cpu_seconds}",
+            f"--SandboxKernelManager.processes={lim.processes}",
+            f"--SandboxKernelManager.file_mb={lim.file_mb}",
+            f"--SandboxKernelManager.tmp_mb={lim.tmp_mb}"]
+    return args + [f"--Autograde.autograde_preprocessors={step}" for step in AUTOGRADE_STEPS]
 
 
-def feedback_cmd(ctx: Context, student: str) -> list[str]:
-    cmd = [sys.executable, "-m", "nbgrader", "generate_feedback", *_common(ctx, student),
-           f"--SanitizeFeedback.notes_path={ctx.path('notes', student, '.json')}"]
-    cmd += [f"--GenerateFeedback.preprocessors={step}" for step in FEEDBACK_STEPS]
-    return cmd
+def feedback_args(ctx: Context, student: str) -> list[str]:
+    args = ["generate_feedback", *_common(ctx, student),
+            f"--SanitizeFeedback.notes_path={ctx.path('notes', student, '.json')}"]
+    return args + [f"--GenerateFeedback.preprocessors={step}" for step in FEEDBACK_STEPS]
 
 
 def grade_one(ctx: Context, report: Preflight, slot: int, processes: Processes) -> StudentResult:
@@ -167,23 +165,25 @@ def grade_one(ctx: Context, report: Preflight, slot: int, processes: Processes) 
     student = report.student
     events = ctx.path("events", student, ".json")
     events.unlink(missing_ok=True)
-    env = nbgrader_env(ctx)
-    limit = ctx.limits.notebook_timeout + STARTUP_ALLOWANCE
-    code, seconds = run_step(autograde_cmd(ctx, student, slot), ctx.course,
-                             ctx.path("logs", student, "-autograde.log"), limit, processes, env)
-    result = read_outcome(ctx.db_url, ctx.course, student, report, code,
-                          ctx.path("logs", student, "-autograde.log"), events)
-    result.seconds = round(seconds, 2)
     notes = ctx.path("notes", student, ".json")
     notes.parent.mkdir(parents=True, exist_ok=True)
-    notes.write_text(json.dumps({"status": result.status, "notes": result.notes,
-                                 "findings": [f["message"] for f in result.findings]}))
-    if result.scores:  # there is an autograded notebook to give feedback on
-        fb_code, _ = run_step(feedback_cmd(ctx, student), ctx.course,
-                              ctx.path("logs", student, "-feedback.log"), STARTUP_ALLOWANCE * 2,
-                              processes, env)
-        html = ctx.course / "feedback" / student / ASSIGNMENT / f"{NOTEBOOK}.html"
-        result.feedback = str(html) if fb_code == 0 and html.exists() else ""
-        if not result.feedback:
-            result.notes.append("feedback could not be generated (see the feedback log)")
+    # what the feedback step needs to state the same status as the table
+    notes.write_text(json.dumps({
+        "student": student, "content_hash": report.content_hash,
+        "findings": [f.__dict__ for f in report.findings], "db_url": ctx.db_url,
+        "course": str(ctx.course), "events": str(events)}))
+    html = ctx.course / "feedback" / student / ASSIGNMENT / f"{NOTEBOOK}.html"
+    started = time.time()
+    cmd = [sys.executable, "-m", "course_grader.batch.steps", *autograde_args(ctx, student, slot),
+           "--then", *feedback_args(ctx, student)]
+    log = ctx.path("logs", student, ".log")
+    limit = ctx.limits.notebook_timeout + 2 * STARTUP_ALLOWANCE
+    code, seconds = run_step(cmd, ctx.course, log, limit, processes, nbgrader_env(ctx))
+    result = read_outcome(ctx.db_url, ctx.course, student, report, code, log, events)
+    result.seconds = round(seconds, 2)
+    if result.scores:  # autograde succeeded, so feedback was attempted
+        fresh = html.exists() and html.stat().st_mtime >= started
+        result.feedback = str(html) if fresh else ""
+        if not fresh:
+            result.notes.append("feedback could not be generated (see the grading log)")
     return result

@@ -151,10 +151,12 @@ def build(course: Path, sandbox_probe: dict) -> list[Case]:
         insert_cell(answered(release), index_of(release, "he_answer"),
                     "import os\nos._exit(0)"))
 
+    # 4 GiB blocks, filled: 32 GiB in all without a cap (more than the machine has);
+    # the cap refuses the first block at once, so this costs no time
+    bomb = ("hog = []\nfor _ in range(8):\n    block = np.empty(4 * 1024**3 // 8)\n"
+            "    block.fill(1.0)\n    hog.append(block)")
     add("memory_bomb", "allocates far more than the memory cap", (10, 10, 10),
-        "resource cap hit",
-        insert_cell(answered(release), setup + 1,
-                    "hog = []\nfor _ in range(200):\n    hog.append(bytearray(10**8))"))
+        "resource cap hit", insert_cell(answered(release), setup + 1, bomb))
 
     bomb = ("import os, time\n"
             "def bomb():\n"
