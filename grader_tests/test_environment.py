@@ -6,7 +6,7 @@ import re
 
 import yaml
 
-from conftest import ROOT
+from course_paths import ROOT
 
 
 def pip_pins() -> dict[str, str]:

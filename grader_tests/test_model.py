@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import model
-from conftest import ROOT
+from course_paths import ROOT
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import plain_training  # noqa: E402

@@ -10,11 +10,11 @@ import re
 import nbformat
 import pytest
 
-from conftest import ROOT, SOURCE_NB, cells_by_grade_id
 from course_grader.assignment import ASSIGNMENT, EXERCISES, MAX_SCORE
 from course_grader.cli import make_course_copy, release
 from course_grader.nbgrader_run import nbgrader
 from course_grader.scores import exercise_scores
+from course_paths import ROOT, SOURCE_NB, cells_by_grade_id
 
 SECRET_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "course_grader",
                   "hidden_checks", "np.zeros((layers_dims[l], layers_dims[l - 1]))")
@@ -96,7 +96,10 @@ def test_release_contains_no_solutions_or_hidden_tests(released_course):
             for marker in SECRET_MARKERS:
                 assert marker not in text, f"{marker!r} leaked into {path.name}"
     names = sorted(p.name for p in released.iterdir())
-    assert names == ["Initialization.ipynb", "model.py", "self_check.py"]
+    shipped = sorted(p.name for p in (ROOT / "source" / ASSIGNMENT).iterdir()
+                     if p.suffix in (".py", ".ipynb"))
+    assert names == shipped and "model.py" in names and "self_check.py" in names
+    assert not any(name.startswith("course_grader") for name in names)
 
 
 def test_release_fails_every_graded_test(released_course):
