@@ -38,3 +38,7 @@ c.IgnorePattern.pattern = (
 c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+
+# A course-local exchange folder, so the formgrader does not warn about a
+# missing system-wide /usr/local/share/nbgrader/exchange.
+c.Exchange.root = str(HERE / "exchange")

@@ -60,6 +60,7 @@ def make_course_copy(dest: Path) -> Path:
     shutil.copy2(COURSE_ROOT / "nbgrader_config.py", dest / "nbgrader_config.py")
     shutil.copytree(COURSE_ROOT / "source", dest / "source",
                     ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+    (dest / "exchange").mkdir()
     return dest
 
 
@@ -70,7 +71,19 @@ def write_sample_class(course: Path) -> list:
     submissions = sample_class()
     for sub in submissions:
         write_submission(release_nb, sub, course / "submitted" / sub.student / ASSIGNMENT)
+    register_students(course, submissions)
     return submissions
+
+
+def register_students(course: Path, submissions) -> None:
+    """Give the sample students names, so the formgrader shows more than ids."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        for sub in submissions:
+            first, _, last = sub.student.partition("_")
+            gb.update_or_create_student(sub.student, first_name=first.title(),
+                                        last_name=f"({last.replace('_', ' ')})")
 
 
 def demo(args) -> int:

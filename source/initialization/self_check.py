@@ -114,8 +114,9 @@ def _check_weights(params, kind):
         if np.allclose(got, expected, atol=1e-7):
             continue
         hint = _weight_hint(got, expected)
+        # the hint on a line of its own: nbgrader's Validate dialog does not wrap
         raise CheckFailed(f"{key} does not match the expected values for "
-                          f"layers_dims={example['dims']}.{hint}\n"
+                          f"layers_dims={example['dims']}.\n{hint.strip()}\n"
                           f"expected {key} =\n{np.array2string(expected, precision=8)}\n"
                           f"got {key} =\n{np.array2string(got, precision=8)}")
 
