@@ -121,12 +121,14 @@ def plot_output_preactivations(stats: Mapping[str, dict], axes=None):
         ax.set_xlabel("output pre-activation $z^{[3]}$ at iteration 0")
         ax.set_ylabel("number of training examples")
         ax.set_title(f"{name}: $|z^{{[3]}}|$ up to {s['abs_max']:.3g}")
-        ax.legend(fontsize="small", loc="upper left")
+        # below the panel: inside, it covers the tallest bars
+        ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.2),
+                  frameon=False)
     return axes
 
 
 def plot_loss_trace(traces: Mapping[str, dict], ax=None,
-                    title="Course loss and stable loss, first steps"):
+                    title="Course loss and stable loss during training"):
     """Both losses of each trace of :func:`loss_trace` against the step, log scale.
 
     Infinite values of the course loss cannot be drawn; they are marked with

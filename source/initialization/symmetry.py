@@ -136,6 +136,7 @@ def plot_gradient_spread(traces: Mapping[str, dict], ax=None,
     ax.set_xlabel("gradient-descent step")
     ax.set_ylabel("spread of unit gradients\n(0 = all units equal)")
     ax.set_title(title)
-    ax.legend(fontsize="small")
+    # beside the axes: inside, it covers the He curves
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1.0))
     ax.grid(alpha=0.3)
     return ax
