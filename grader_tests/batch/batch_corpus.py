@@ -174,7 +174,8 @@ def build(course: Path, sandbox_probe: dict) -> list[Case]:
 
     add("big_output", "300 000 lines of output", (10, 10, 10), "graded",
         insert_cell(answered(release), setup + 1,
-                    "for i in range(300000):\n    print('line', i)"))
+                    "import sys\n"
+                    "sys.stdout.write(''.join(f'line {i}\\n' for i in range(300000)))"))
 
     add("stderr_warning", "correct, with a library warning on stderr", (10, 10, 10), "graded",
         answered(release, he=HE_WITH_WARNING))

@@ -41,7 +41,10 @@ def release_course(tmp_path_factory):
 def _cli(course: Path, *extra: str, env=None) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "course_grader", "grade", ASSIGNMENT, "--course", str(course),
-         "--no-progress", "--cell-timeout", str(TEST_LIMITS.cell_timeout), *extra],
+         "--no-progress", "--cell-timeout", str(TEST_LIMITS.cell_timeout),
+         "--notebook-timeout", str(TEST_LIMITS.notebook_timeout),
+         "--memory-mb", str(TEST_LIMITS.memory_mb), "--cpu-seconds", str(TEST_LIMITS.cpu_seconds),
+         "--processes", str(TEST_LIMITS.processes), *extra],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env=env or dict(os.environ))
 
@@ -64,11 +67,11 @@ def test_preflight_repairs_only_the_working_copy(release_course, tmp_path):
     release = nbformat.read(release_course / "release" / ASSIGNMENT / f"{NOTEBOOK}.ipynb", 4)
     nb = copy.deepcopy(release)
     ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
+    nb.cells[ids.index("random_values")].metadata.nbgrader["points"] = 60
     he_at = ids.index(ANSWER_CELLS["he"])
     nb.cells[he_at].source = HE
     nb.cells.insert(he_at + 1, copy.deepcopy(nb.cells[he_at]))  # pasted twice
-    del nb.cells[ids.index("zeros_values")]  # a test deleted
-    nb.cells[ids.index("random_values")].metadata.nbgrader["points"] = 60
+    del nb.cells[ids.index("zeros_values")]  # a test deleted (the edits above come later)
     folder = release_course / "submitted" / "mixed" / ASSIGNMENT
     folder.mkdir(parents=True)
     nbformat.write(nb, folder / f"{NOTEBOOK}.ipynb")
