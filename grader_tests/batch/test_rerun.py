@@ -1,8 +1,9 @@
-"""Re-runs, interruptions, refusals, and preflight on its own."""
+"""Re-runs, interruptions, refusals, the CPU cap, and preflight on its own."""
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import os
 import shutil
 import signal
@@ -160,3 +161,25 @@ def test_interrupted_run_resumes(tmp_path):
     assert sorted(final.graded_now) == sorted(set(students) - saved)
     assert all(r.gradable for r in final.results)
     assert final.problems == []
+
+
+@needs_bwrap
+@pytest.mark.slow
+def test_cpu_cap_keeps_earlier_grades(tmp_path):
+    course = new_course(tmp_path / "course", None)
+    sub = sample_class()[0]  # the correct solution
+    path = write_submission(course / "release" / ASSIGNMENT / f"{NOTEBOOK}.ipynb", sub,
+                            course / "submitted" / "burner" / ASSIGNMENT)
+    nb = nbformat.read(path, 4)
+    he_at = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells].index(
+        ANSWER_CELLS["he"])
+    nb.cells.insert(he_at, nbformat.v4.new_code_cell("while True:\n    pass"))
+    nbformat.write(nb, path)
+    # the cell limit is well above the CPU cap, so the cap is what stops the loop
+    limits = dataclasses.replace(TEST_LIMITS, cell_timeout=90, cpu_seconds=15)
+    batch = run_batch(Options(course, workers=1, limits=limits, progress=False))
+    (result,) = batch.results
+    assert result.status == "resource cap hit", result.notes
+    assert result.exercises == {"zeros": 10.0, "random": 10.0, "he": 0.0}
+    html = (course / "feedback" / "burner" / ASSIGNMENT / f"{NOTEBOOK}.html").read_text()
+    assert "CPU-time cap" in html
