@@ -15,8 +15,12 @@ c.CourseDirectory.course_id = "initialization-course"
 # Gradebook: SQLite by default; the timeout (seconds) makes a second writer
 # wait for the lock instead of failing the whole batch.  Set NBGRADER_DB_URL
 # to a postgresql:// URL to share one gradebook between machines or workers.
-c.CourseDirectory.db_url = os.environ.get(
-    "NBGRADER_DB_URL", f"sqlite:///{HERE / 'gradebook.db'}?timeout=60")
+db_url = os.environ.get("NBGRADER_DB_URL", f"sqlite:///{HERE / 'gradebook.db'}?timeout=60")
+if db_url.startswith("postgresql://"):
+    # SQLAlchemy 2 picks psycopg 3 for a bare postgresql:// URL; the course
+    # installs psycopg2, so name it
+    db_url = "postgresql+psycopg2://" + db_url[len("postgresql://"):]
+c.CourseDirectory.db_url = db_url
 
 # Per-cell limit: the slowest cell trains for about 1-2 s here; 120 s leaves
 # room for a slow or loaded machine and still stops an endless loop.

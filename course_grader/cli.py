@@ -94,10 +94,21 @@ def demo(args) -> int:
     release(course, publish=False)
     print("2/5 Writing a sample class into submitted/")
     submissions = write_sample_class(course)
-    print(f"3/5 Autograding {len(submissions)} submissions with nbgrader")
-    nbgrader(course, "autograde", ASSIGNMENT, "--force", quiet=True)
-    print("4/5 Generating feedback HTML")
-    nbgrader(course, "generate_feedback", ASSIGNMENT, "--force", quiet=True)
+    if args.plain_nbgrader:
+        print(f"3/5 Autograding {len(submissions)} submissions with plain nbgrader")
+        nbgrader(course, "autograde", ASSIGNMENT, "--force", quiet=True)
+        print("4/5 Generating feedback HTML")
+        nbgrader(course, "generate_feedback", ASSIGNMENT, "--force", quiet=True)
+    else:
+        from .batch.scheduler import Options, Refusal, run_batch
+
+        print(f"3-4/5 Grading {len(submissions)} submissions with the batch grader "
+              "(sandboxed, parallel; feedback included)")
+        try:
+            run_batch(Options(course, workers=args.workers, sandbox=not args.no_sandbox))
+        except Refusal as refusal:
+            print(f"demo: {refusal}", file=sys.stderr)
+            return 2
     print("5/5 Exporting grades to grades.csv")
     nbgrader(course, "export", quiet=True)
     db_url = f"sqlite:///{course / 'gradebook.db'}"
@@ -111,6 +122,8 @@ def demo(args) -> int:
     print()
     print(format_table(rows, ["student", "what", *EXERCISES, "total"]))
     print(f"\nFeedback: {course / 'feedback'}\nGrades:   {course / 'grades.csv'}")
+    if not args.plain_nbgrader:
+        print(f"Reports:  {course / 'reports' / ASSIGNMENT}")
     return 0
 
 
@@ -122,6 +135,12 @@ def main(argv: list[str] | None = None) -> int:
     demo_parser = commands.add_parser("demo", help="grade a sample class end to end")
     demo_parser.add_argument("--dir", default=str(COURSE_ROOT / "demo"),
                              help="course folder to build the demo in (default: demo/)")
+    demo_parser.add_argument("--workers", type=int, default=0,
+                             help="parallel students for the batch grader (default: cores)")
+    demo_parser.add_argument("--no-sandbox", action="store_true",
+                             help="grade without bubblewrap (trusted sample class only)")
+    demo_parser.add_argument("--plain-nbgrader", action="store_true",
+                             help="grade with plain `nbgrader autograde` instead")
     from .batch import cli as batch_cli  # the class grader (issue 3)
 
     grade_parser = commands.add_parser("grade", help="grade every submission: sandboxed, "

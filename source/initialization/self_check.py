@@ -31,7 +31,17 @@ MORE_AT_GRADING = "more checks run at grading."
 
 
 class CheckFailed(AssertionError):
-    """A visible check found a mistake; the message says which."""
+    """A visible check found a mistake; the message says which.
+
+    ``code`` names the mistake in a word or two; it ends the message as
+    ``[diagnosis: code]``, the same tag the grader's checks use, so class
+    reports can count mistakes.
+    """
+
+    def __init__(self, message: str, code: str = "visible_check"):
+        separator = "\n" if "\n" in message else " "
+        super().__init__(f"{message}{separator}[diagnosis: {code}]")
+        self.code = code
 
     def _render_traceback_(self):
         # IPython shows this instead of a traceback into this file: the
@@ -45,16 +55,18 @@ def _call(func, dims):
         params = func(given)
     except NotImplementedError:
         raise CheckFailed(f"{func.__name__} is not written yet: replace the "
-                          "`raise NotImplementedError()` line with your code.") from None
+                          "`raise NotImplementedError()` line with your code.",
+                          "not_implemented") from None
     if given != list(dims):
         raise CheckFailed(f"{func.__name__} changed the list it was given "
-                          f"({list(dims)} became {given}); leave layers_dims as it is.")
+                          f"({list(dims)} became {given}); leave layers_dims as it is.",
+                          "input_modified")
     if params is None:
         raise CheckFailed(f"{func.__name__} returned None: did you forget "
-                          "`return parameters`?")
+                          "`return parameters`?", "returned_none")
     if not isinstance(params, dict):
         raise CheckFailed(f"{func.__name__} should return a dict, not "
-                          f"{type(params).__name__}.")
+                          f"{type(params).__name__}.", "not_dict")
     return params
 
 
@@ -64,38 +76,42 @@ def _check_structure(params, dims):
     missing = [key for key in wanted if key not in params]
     extra = sorted(set(params) - set(wanted))
     if missing or extra:
-        hint = ""
+        hint, code = "", "wrong_keys"
         if f"W{layers}" in missing and f"W{layers - 1}" in params:
+            code = "missing_last_layer"
             hint = (f" The last layer is missing: with layers_dims={dims} there are "
                     f"{layers} layers, so the loop must reach l = {layers}.")
         elif "W0" in extra:
-            hint = " Layer numbers start at 1: W1 connects the input to the first layer."
+            hint, code = " Layer numbers start at 1: W1 connects the input to the first layer.", \
+                "off_by_one"
         raise CheckFailed(f"For layers_dims={dims} expected keys {wanted}; "
-                          f"missing {missing}, unexpected {extra}.{hint}")
+                          f"missing {missing}, unexpected {extra}.{hint}", code)
     for l in range(1, layers + 1):
         W, b = params[f"W{l}"], params[f"b{l}"]
         w_shape, b_shape = (dims[l], dims[l - 1]), (dims[l], 1)
         if not isinstance(W, np.ndarray) or not isinstance(b, np.ndarray):
             raise CheckFailed(f"W{l} and b{l} should be numpy arrays, got "
-                              f"{type(W).__name__} and {type(b).__name__}.")
+                              f"{type(W).__name__} and {type(b).__name__}.", "not_array")
         if W.shape != w_shape:
-            hint = ""
+            hint, code = "", "wrong_shape"
             if W.shape == w_shape[::-1]:
+                code = "transposed"
                 hint = (" It looks transposed: rows are units of this layer, "
                         "columns units of the previous one.")
             elif W.shape == b_shape and b.shape == w_shape:
-                hint = " W and b look swapped."
+                hint, code = " W and b look swapped.", "swapped_w_b"
             raise CheckFailed(f"W{l} has shape {W.shape}, expected {w_shape} "
-                              f"= (layers_dims[{l}], layers_dims[{l - 1}]).{hint}")
+                              f"= (layers_dims[{l}], layers_dims[{l - 1}]).{hint}", code)
         if b.shape != b_shape:
             hint = ""
             if b.shape == (dims[l],):
                 hint = " Use a column: np.zeros((n, 1)), not np.zeros(n)."
-            raise CheckFailed(f"b{l} has shape {b.shape}, expected {b_shape}.{hint}")
+            code = "bias_flat" if hint else "wrong_bias_shape"
+            raise CheckFailed(f"b{l} has shape {b.shape}, expected {b_shape}.{hint}", code)
         for name, array in ((f"W{l}", W), (f"b{l}", b)):
             if not np.issubdtype(array.dtype, np.floating):
                 raise CheckFailed(f"{name} holds {array.dtype} values; the network "
-                                  "needs floating-point arrays.")
+                                  "needs floating-point arrays.", "not_float")
 
 
 def _check_biases_zero(params, dims):
@@ -103,7 +119,7 @@ def _check_biases_zero(params, dims):
         b = params[f"b{l}"]
         if np.any(b != 0):
             raise CheckFailed(f"b{l} should be all zeros, but it holds values such "
-                              f"as {b.ravel()[np.flatnonzero(b)[0]]:.4g}.")
+                              f"as {b.ravel()[np.flatnonzero(b)[0]]:.4g}.", "bias_not_zero")
 
 
 def _check_weights(params, kind):
@@ -113,27 +129,28 @@ def _check_weights(params, kind):
         got = params[key]
         if np.allclose(got, expected, atol=1e-7):
             continue
-        hint = _weight_hint(got, expected)
+        hint, code = _weight_hint(got, expected)
         # the hint on a line of its own: nbgrader's Validate dialog does not wrap
         raise CheckFailed(f"{key} does not match the expected values for "
                           f"layers_dims={example['dims']}.\n{hint.strip()}\n"
                           f"expected {key} =\n{np.array2string(expected, precision=8)}\n"
-                          f"got {key} =\n{np.array2string(got, precision=8)}")
+                          f"got {key} =\n{np.array2string(got, precision=8)}", code)
 
 
 def _weight_hint(got, expected):
     if np.allclose(got, -expected, atol=1e-7):
-        return " The signs are flipped."
+        return " The signs are flipped.", "sign_flipped"
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = got / expected
     if np.all(np.isfinite(ratio)) and np.allclose(ratio, ratio.flat[0], rtol=1e-6):
         return (f" Every value is {ratio.flat[0]:.4g} times the expected one: "
-                "the random numbers are right but the scale factor is not.")
+                "the random numbers are right but the scale factor is not.", "wrong_scale")
     if np.all(got >= 0):
         return (" All values are non-negative: np.random.rand draws uniform numbers "
-                "in [0, 1); use np.random.randn for Gaussian ones.")
+                "in [0, 1); use np.random.randn for Gaussian ones.", "uniform_rand")
     return (" Check that np.random.seed(3) runs once, before the loop, and that "
-            "each W is drawn with np.random.randn(layers_dims[l], layers_dims[l-1]).")
+            "each W is drawn with np.random.randn(layers_dims[l], layers_dims[l-1]).",
+            "wrong_values")
 
 
 def _passed(func, what):
@@ -156,7 +173,7 @@ def zeros_values(func):
         W = params[f"W{l}"]
         if np.any(W != 0):
             raise CheckFailed(f"W{l} should be all zeros, but {np.count_nonzero(W)} of "
-                              f"its {W.size} values are not.")
+                              f"its {W.size} values are not.", "not_zero")
     _check_biases_zero(params, dims)
     _passed(func, "all values are zero")
 
@@ -177,7 +194,8 @@ def _random_like_values(func, kind):
     again = _call(func, dims)
     if not all(np.array_equal(again[k], params[k]) for k in params):
         raise CheckFailed(f"{func.__name__} gave different weights on a second call: "
-                          "call np.random.seed(3) inside the function, before the loop.")
+                          "call np.random.seed(3) inside the function, before the loop.",
+                          "seed_missing")
     _passed(func, "example weights match and biases are zero")
 
 
@@ -234,13 +252,16 @@ def xavier(func):
     try:
         _check_weights(params, "xavier")
     except CheckFailed as failure:
-        first, _, rest = str(failure).partition("\n")
-        raise CheckFailed(f"{first}{_xavier_convention_hint(params)}\n{rest}") from None
+        message = str(failure).rsplit("[diagnosis:", 1)[0].rstrip()
+        first, _, rest = message.partition("\n")
+        raise CheckFailed(f"{first}{_xavier_convention_hint(params)}\n{rest}",
+                          failure.code) from None
     np.random.seed(0)  # a caller's own seed must not change the result
     again = _call(func, dims)
     if not all(np.array_equal(again[k], params[k]) for k in params):
         raise CheckFailed(f"{func.__name__} gave different weights on a second call: "
-                          "call np.random.seed(3) inside the function, before the loop.")
+                          "call np.random.seed(3) inside the function, before the loop.",
+                          "seed_missing")
     _passed(func, "keys, shapes, example weights and zero biases")
 
 
