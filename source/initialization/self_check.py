@@ -190,13 +190,17 @@ def _random_like_values(func, kind):
     _check_structure(params, dims)
     _check_biases_zero(params, dims)
     _check_weights(params, kind)
+    _check_own_seed(func, dims, params)
+    _passed(func, "example weights match and biases are zero")
+
+
+def _check_own_seed(func, dims, params):
     np.random.seed(0)  # a caller's own seed must not change the result
     again = _call(func, dims)
     if not all(np.array_equal(again[k], params[k]) for k in params):
         raise CheckFailed(f"{func.__name__} gave different weights on a second call: "
                           "call np.random.seed(3) inside the function, before the loop.",
                           "seed_missing")
-    _passed(func, "example weights match and biases are zero")
 
 
 def random_structure(func):
@@ -256,12 +260,7 @@ def xavier(func):
         first, _, rest = message.partition("\n")
         raise CheckFailed(f"{first}{_xavier_convention_hint(params)}\n{rest}",
                           failure.code) from None
-    np.random.seed(0)  # a caller's own seed must not change the result
-    again = _call(func, dims)
-    if not all(np.array_equal(again[k], params[k]) for k in params):
-        raise CheckFailed(f"{func.__name__} gave different weights on a second call: "
-                          "call np.random.seed(3) inside the function, before the loop.",
-                          "seed_missing")
+    _check_own_seed(func, dims, params)
     _passed(func, "keys, shapes, example weights and zero biases")
 
 
