@@ -3,8 +3,7 @@
 import os
 from pathlib import Path
 
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+from course_grader.pipeline import AUTOGRADE_STEPS, FEEDBACK_STEPS, SANDBOX_UID
 
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
 HERE = Path(__file__).resolve().parent
@@ -38,8 +37,17 @@ c.IgnorePattern.pattern = (
     r"UserWarning|MatplotlibDeprecationWarning|ComplexWarning)"
 )
 
-# Feedback must not show hidden test source.
-c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
+# Grading: the kernel runs in a bubblewrap sandbox (no network, only its own
+# folder writable, resource caps), and every test cell is scored by the trusted
+# verdict, computed outside the kernel from what the student's functions return
+# in a fresh sandboxed interpreter.  Nothing a browser could run survives into
+# the graded notebook.  See course_grader/pipeline.py and docs/batch-grading.md.
+c.Autograde.autograde_preprocessors = AUTOGRADE_STEPS
+c.SandboxKernelManager.uid = SANDBOX_UID  # only used when grading as root
+c.TrustedVerdict.uid = SANDBOX_UID
+
+# Feedback must not show hidden test source, nor anything executable.
+c.GenerateFeedback.preprocessors = FEEDBACK_STEPS
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 

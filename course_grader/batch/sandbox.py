@@ -1,12 +1,13 @@
 """Start every student kernel inside a bubblewrap sandbox.
 
 The kernel sees a fresh root holding only the system's /usr, the Python
-installation, the course venv and the ``course_grader`` package (all
-read-only), its own working folder (read-write) and a small private /tmp.
-``source/``, ``release/``, the gradebook, the grade export and every other
-student's folders are simply not there.  It has no network (only its own
-loopback), runs as an unprivileged user id of its own worker slot, and
-carries rlimits for memory, CPU time, processes and file size.
+installation and the course venv (all read-only), its own working folder
+(read-write) and a small private /tmp.  ``course_grader``, ``source/``,
+``release/``, the gradebook, the grade export and every other student's
+folders are simply not there.  It has no network (only its own loopback),
+runs as an unprivileged user id of its own worker slot, and carries rlimits
+for memory, CPU time, processes and file size.  The grading child of
+``course_grader.verdict`` runs in the same sandbox, without kernel sockets.
 
 The grader talks to the kernel over ``ipc`` (Unix sockets) in a private
 folder bound into the sandbox, since a separate network namespace cannot
@@ -25,9 +26,10 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, Integer, Unicode
 
-import course_grader
-
 JAIL = Path(__file__).with_name("jail.py")
+# where the jail appears inside the sandbox: the one file of the grader's that is
+# mounted there (it holds nothing secret), away from the package's real path
+JAIL_INSIDE = "/opt/grading/jail.py"
 INSTALL_HINT = "sudo apt-get install bubblewrap"
 # environment a kernel needs; everything else of the grader's is dropped
 PASS_THROUGH_ENV = ("LANG", "LC_ALL", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "TZ")
@@ -60,14 +62,14 @@ def refuse_without_bwrap() -> str | None:
 
 
 def _read_only_roots() -> list[Path]:
-    """Folders the kernel must read: the interpreter, the venv, the grader package."""
+    """Folders the kernel must read: the interpreter and the venv (never the grader)."""
     roots = {Path(sys.base_prefix).resolve(), Path(sys.prefix)}
-    roots.add(Path(course_grader.__file__).resolve().parent)
     return sorted(p for p in roots if not str(p).startswith("/usr"))
 
 
-def bwrap_argv(workdir: Path, kernel_dir: Path, limits: Limits, uid: int | None) -> list[str]:
-    """The bubblewrap command line that wraps the kernel command."""
+def bwrap_argv(workdir: Path, kernel_dir: Path | None, limits: Limits, uid: int | None,
+               extra_env: dict | None = None) -> list[str]:
+    """The bubblewrap command line that wraps a kernel (or grading child) command."""
     argv = [bwrap_path() or "bwrap"]
     if uid is not None:
         # As root, bubblewrap sets up the namespaces itself; jail.py then drops to
@@ -87,15 +89,20 @@ def bwrap_argv(workdir: Path, kernel_dir: Path, limits: Limits, uid: int | None)
     for etc in ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "localtime",
                 "fonts", "mime.types", "nsswitch.conf"):
         argv += ["--ro-bind-try", f"/etc/{etc}", f"/etc/{etc}"]
+    # made 0700 by bubblewrap: the kernel's own uid could not read /etc/fonts
+    # (matplotlib's fc-list call then printed a Fontconfig error into every notebook)
+    argv += ["--chmod", "0755", "/etc"]
     argv += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777",
              "--size", str(limits.tmp_mb * 1024 * 1024), "--tmpfs", "/tmp"]
     mounts = _read_only_roots()
     for root in mounts:
         argv += ["--ro-bind", str(root), str(root)]
-    argv += ["--bind", str(workdir), str(workdir),
-             "--bind", str(kernel_dir), str(kernel_dir)]
+    argv += ["--ro-bind", str(JAIL), JAIL_INSIDE]
+    writable = [workdir] + ([kernel_dir] if kernel_dir is not None else [])
+    for folder in writable:
+        argv += ["--bind", str(folder), str(folder)]
     # bubblewrap makes the folders leading to a mount point 0700 as root
-    for folder in _ancestors([*mounts, workdir, kernel_dir]):
+    for folder in _ancestors([*mounts, *writable]):
         argv += ["--chmod", "0755", str(folder)]
     argv += ["--chdir", str(workdir), "--clearenv"]
     env = {
@@ -107,11 +114,12 @@ def bwrap_argv(workdir: Path, kernel_dir: Path, limits: Limits, uid: int | None)
         "PYDEVD_DISABLE_FILE_VALIDATION": "1",
     }
     env.update({k: os.environ[k] for k in PASS_THROUGH_ENV if k in os.environ})
+    env.update(extra_env or {})
     for key, value in env.items():
         argv += ["--setenv", key, value]
     argv += ["--"]
     if uid is not None:
-        argv += [sys.executable, "-I", "-S", str(JAIL), "--uid", str(uid), "--"]
+        argv += [sys.executable, "-I", "-S", JAIL_INSIDE, "--uid", str(uid), "--"]
     return argv
 
 

@@ -18,27 +18,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import pipeline
 from ..assignment import ASSIGNMENT, NOTEBOOK
 from .outcome import StudentResult, read_outcome
 from .preflight import Preflight
 from .sandbox import JAIL, Limits
 
-# nbgrader's own autograde steps, with Execute replaced by the guarded one
-AUTOGRADE_STEPS = [
-    "course_grader.batch.execute.GuardedExecute",
-    "nbgrader.preprocessors.IgnorePattern",
-    "nbconvert.preprocessors.ClearMetadataPreprocessor",
-    "nbgrader.preprocessors.LimitOutput",
-    "nbgrader.preprocessors.SaveAutoGrades",
-    "nbgrader.preprocessors.AssignLatePenalties",
-    "nbgrader.preprocessors.CheckCellMetadata",
-]
-FEEDBACK_STEPS = [
-    "nbgrader.preprocessors.GetGrades",
-    "nbgrader.preprocessors.ClearHiddenTests",
-    "course_grader.batch.feedback.SanitizeFeedback",
-    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
-]
+# the course's steps (course_grader/pipeline.py); feedback adds the batch's note
+FEEDBACK_STEPS = [*pipeline.FEEDBACK_STEPS[:-1], "course_grader.batch.feedback.SanitizeFeedback",
+                  pipeline.FEEDBACK_STEPS[-1]]
 STARTUP_ALLOWANCE = 90  # seconds for nbgrader's start-up, sanitizing and writing
 
 
@@ -150,8 +138,13 @@ def autograde_args(ctx: Context, student: str, slot: int) -> list[str]:
             f"--SandboxKernelManager.cpu_seconds={lim.cpu_seconds}",
             f"--SandboxKernelManager.processes={lim.processes}",
             f"--SandboxKernelManager.file_mb={lim.file_mb}",
-            f"--SandboxKernelManager.tmp_mb={lim.tmp_mb}"]
-    return args + [f"--Autograde.autograde_preprocessors={step}" for step in AUTOGRADE_STEPS]
+            f"--SandboxKernelManager.tmp_mb={lim.tmp_mb}",
+            f"--TrustedVerdict.sandboxed={ctx.sandbox}",
+            f"--TrustedVerdict.uid={ctx.uid_base + slot}",
+            f"--TrustedVerdict.memory_mb={lim.memory_mb}",
+            f"--TrustedVerdict.processes={lim.processes}"]
+    return args + [f"--Autograde.autograde_preprocessors={step}"
+                   for step in pipeline.AUTOGRADE_STEPS]
 
 
 def feedback_args(ctx: Context, student: str) -> list[str]:

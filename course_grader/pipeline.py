@@ -1,0 +1,31 @@
+"""The nbgrader steps this course grades with, named once for every way of grading.
+
+``nbgrader_config.py`` gives them to plain ``nbgrader autograde`` and
+``generate_feedback``; the class grader passes the same lists to its workers.
+Compared with nbgrader's defaults: the kernel runs sandboxed with a notebook
+deadline (``GuardedExecute``), every test cell is scored by the trusted
+verdict (``TrustedVerdict``), and nothing a browser could run survives into
+the graded notebook or the feedback (``InertNotebook``).
+"""
+
+AUTOGRADE_STEPS = [
+    "course_grader.batch.execute.GuardedExecute",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "course_grader.verdict.preprocessor.TrustedVerdict",
+    "course_grader.verdict.preprocessor.InertNotebook",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+
+FEEDBACK_STEPS = [
+    "nbgrader.preprocessors.GetGrades",
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "course_grader.verdict.preprocessor.InertNotebook",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
+
+# unprivileged uid for kernels and grading children when nbgrader runs as root
+SANDBOX_UID = 61000

@@ -1,0 +1,153 @@
+"""Read what the untrusted child wrote, as data, with every size and type checked.
+
+Nothing here imports, unpickles or executes anything the child produced.
+A file that is missing, too large, a link, or not shaped like the runner's
+output makes that exercise's result ``None`` ("no usable data"), which the
+checks score as 0 with a message; it never passes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+MAX_JSON_BYTES = 1 << 20
+MAX_ARRAY_BYTES = 16 << 20
+MAX_ARRAY_ELEMENTS = 1 << 21
+MAX_TOTAL_BYTES = 96 << 20
+MAX_CALLS = 16
+MAX_KEYS = 64
+NUMERIC_KINDS = "biufc"
+FILE_NAME = re.compile(r"c\d{1,2}_\d{1,2}\.npy")
+
+
+class Unusable(Exception):
+    """The child's output does not have the runner's shape."""
+
+
+@dataclass
+class CallResult:
+    """What one call of the student's function returned, as validated data."""
+
+    raised: tuple[str, str] | None = None  # (exception type, message)
+    type_name: str = ""
+    keys: list[str] = field(default_factory=list)
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    others: dict[str, str] = field(default_factory=dict)  # key -> type name of a non-array
+    input_after: list[int] | None = None
+
+
+@dataclass
+class ExerciseResult:
+    defined: bool
+    definition_error: tuple[str, str] | None
+    calls: list[CallResult]
+
+
+def _text(value, limit: int = 300) -> str:
+    if not isinstance(value, str):
+        raise Unusable("text expected")
+    return "".join(ch if ch.isprintable() else " " for ch in value[:limit])
+
+
+def _error(value) -> tuple[str, str] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise Unusable("error record expected")
+    return _text(value.get("type"), 60), _text(value.get("message", ""))
+
+
+def _regular_file(path: Path, limit: int) -> int:
+    info = os.lstat(path)
+    if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+        raise Unusable(f"{path.name} is not a small regular file")
+    return info.st_size
+
+
+def load_array(path: Path) -> np.ndarray:
+    """An .npy file as a plain numeric array, refused if it is anything else."""
+    _regular_file(path, MAX_ARRAY_BYTES)
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    with os.fdopen(fd, "rb") as fh:
+        version = np.lib.format.read_magic(fh)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
+        else:
+            raise Unusable("unknown .npy version")
+        if dtype.hasobject or dtype.kind not in NUMERIC_KINDS or dtype.fields:
+            raise Unusable("not a numeric array")
+        count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+        if len(shape) > 4 or count > MAX_ARRAY_ELEMENTS:
+            raise Unusable("array too large")
+        fh.seek(0)
+        array = np.load(fh, allow_pickle=False)
+    if array.shape != tuple(shape) or array.dtype != dtype:
+        raise Unusable("array does not match its header")
+    return np.array(array, copy=True)  # a plain, owned ndarray
+
+
+def _call(raw, folder: Path, budget: list[int]) -> CallResult:
+    if not isinstance(raw, dict):
+        raise Unusable("call record expected")
+    result = CallResult(raised=_error(raw.get("raised")))
+    if result.raised is not None:
+        return result
+    result.type_name = _text(raw.get("type"), 60)
+    after = raw.get("input_after")
+    if after is not None:
+        if not isinstance(after, list) or len(after) > 64 or \
+                not all(type(n) is int for n in after):
+            raise Unusable("input_after must be a list of integers")
+        result.input_after = after
+    if result.type_name != "dict":
+        return result
+    keys, values = raw.get("keys"), raw.get("values")
+    if not isinstance(keys, list) or not isinstance(values, dict) or len(keys) > MAX_KEYS:
+        raise Unusable("keys and values expected")
+    result.keys = [_text(k, 40) for k in keys]
+    for key, info in values.items():
+        if key not in result.keys or not isinstance(info, dict):
+            raise Unusable("value record expected")
+        kind = _text(info.get("kind"), 40)
+        if kind != "ndarray":
+            result.others[key] = kind
+            continue
+        name = info.get("file")
+        if not isinstance(name, str) or not FILE_NAME.fullmatch(name):
+            raise Unusable("bad array file name")
+        budget[0] -= _regular_file(folder / name, MAX_ARRAY_BYTES)
+        if budget[0] < 0:
+            raise Unusable("too much data")
+        result.arrays[key] = load_array(folder / name)
+    return result
+
+
+def read_exercise(out: Path, name: str, expected_calls: int) -> ExerciseResult | None:
+    """The validated result of exercise ``name``, or None if there is no usable one."""
+    folder = out / name
+    try:
+        if not stat.S_ISDIR(os.lstat(folder).st_mode):
+            return None
+        _regular_file(folder / "result.json", MAX_JSON_BYTES)
+        raw = json.loads((folder / "result.json").read_text())
+        if not isinstance(raw, dict) or type(raw.get("defined")) is not bool:
+            return None
+        calls_raw = raw.get("calls", [])
+        if not isinstance(calls_raw, list) or len(calls_raw) > MAX_CALLS:
+            return None
+        if raw["defined"] and len(calls_raw) != expected_calls:
+            return None
+        budget = [MAX_TOTAL_BYTES]
+        calls = [_call(c, folder, budget) for c in calls_raw]
+        return ExerciseResult(raw["defined"], _error(raw.get("definition_error")), calls)
+    except (OSError, ValueError, Unusable, UnicodeDecodeError, RecursionError):
+        return None

@@ -1,0 +1,96 @@
+"""nbgrader preprocessors that put the trusted verdict into the graded notebook.
+
+``TrustedVerdict`` runs in the nbgrader process between execution and
+``SaveAutoGrades``.  It replaces every graded test cell's outputs with the
+verdict decided outside the student's kernel (see ``grading.py``): a line on
+stdout when the checks passed (nbgrader then gives full points), an error
+naming the mistake when they failed (0 points).  Nothing the kernel printed
+or raised in a test cell survives.  ``InertNotebook`` then removes anything
+a browser could run from the notebook the formgrader and the feedback show.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nbformat import NotebookNode
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Bool, Integer
+
+from ..batch.sandbox import Limits
+from .child import ChildOptions, GraderBroken
+from .grading import GradingSetup, answers_of, default_uid, grade_answers, is_test, nbgrader_meta
+from .inert import make_inert
+
+ENAME = "GradingCheckFailed"
+
+
+def verdict_outputs(verdict) -> list[NotebookNode]:
+    if verdict.passed:
+        return [NotebookNode(output_type="stream", name="stdout", text=verdict.message + "\n")]
+    text = f"{verdict.message} [diagnosis: {verdict.code}]"
+    return [NotebookNode(output_type="error", ename=ENAME, evalue=text,
+                         traceback=[f"{ENAME}: {text}"])]
+
+
+def _source_dir(pre: NbGraderPreprocessor, resources: dict) -> Path:
+    coursedir = CourseDirectory(parent=pre)
+    assignment = resources["nbgrader"]["assignment"]
+    return Path(coursedir.format_path(coursedir.source_directory, ".", assignment))
+
+
+class TrustedVerdict(NbGraderPreprocessor):
+    """Score every test cell from data produced by a fresh sandboxed child."""
+
+    sandboxed = Bool(True, help="run the grading child in bubblewrap").tag(config=True)
+    uid = Integer(-1, help="unprivileged uid for the child when root (-1: 61000)").tag(
+        config=True)
+    memory_mb = Integer(Limits.memory_mb).tag(config=True)
+    cpu_seconds = Integer(120).tag(config=True)
+    processes = Integer(Limits.processes).tag(config=True)
+    exercise_seconds = Integer(20, help="wall-clock seconds per exercise in the child").tag(
+        config=True)
+
+    def options(self) -> ChildOptions:
+        uid = default_uid()
+        if uid is not None and self.uid >= 0:
+            uid = self.uid
+        limits = Limits(memory_mb=self.memory_mb, cpu_seconds=self.cpu_seconds,
+                        processes=self.processes)
+        return ChildOptions(self.sandboxed, uid, limits, self.exercise_seconds)
+
+    def preprocess(self, nb, resources):
+        setup = GradingSetup.from_source(_source_dir(self, resources),
+                                         resources["nbgrader"]["notebook"])
+        verdicts = grade_answers(setup, answers_of(nb), self.options())
+        seen = set()
+        for cell in nb.cells:
+            if not is_test(cell):
+                continue
+            grade_id = nbgrader_meta(cell).get("grade_id")
+            if grade_id not in verdicts:
+                raise GraderBroken(f"test cell {grade_id!r} has no trusted check")
+            cell.outputs = verdict_outputs(verdicts[grade_id][0])
+            seen.add(grade_id)
+        missing = set(verdicts) - seen
+        if missing:  # restored cells come from the gradebook; this means a broken set-up
+            raise GraderBroken(f"test cells {sorted(missing)} are missing from the notebook")
+        resources.setdefault("course_grader", {})["verdicts"] = {
+            gid: {"passed": v.passed, "code": v.code, "points": points}
+            for gid, (v, points) in verdicts.items()}
+        return nb, resources
+
+
+class InertNotebook(NbGraderPreprocessor):
+    """Strip everything executable from the notebook (see ``inert.py``)."""
+
+    def preprocess(self, nb, resources):
+        try:
+            setup = GradingSetup.from_source(_source_dir(self, resources),
+                                             resources["nbgrader"]["notebook"])
+            trusted = setup.trusted_markdown
+        except GraderBroken:
+            trusted = set()
+        make_inert(nb, trusted)
+        return nb, resources
