@@ -44,7 +44,7 @@ MESSAGES = {
 
 
 def close(a, b, rtol=1e-9, atol=1e-12) -> bool:
-    """Elementwise closeness using ndarray operators only (see integrity.py)."""
+    """Elementwise closeness of two validated arrays (shapes must match)."""
     if a.shape != b.shape:
         return False
     return bool(((a - b).__abs__() <= atol + rtol * b.__abs__()).all())

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import nbformat
 
-from ..assignment import ASSIGNMENT, NOTEBOOK
+from ..assignment import ANSWER_CELLS, ASSIGNMENT, EXERCISES, NOTEBOOK
+from ..verdict.selfcontained import outside_names
 
 NBGRADER_KEYS = ("grade", "solution", "locked", "points", "task")
 
@@ -65,16 +66,43 @@ def submission_hash(folder: Path) -> str:
     return digest.hexdigest()
 
 
+# the types nbgrader expects in a cell's grading metadata
+FIELD_TYPES = {"grade": bool, "solution": bool, "locked": bool, "task": bool,
+               "grade_id": str, "points": (int, float), "schema_version": int,
+               "checksum": str, "cell_type": str}
+
+
+def _meta(cell) -> dict:
+    metadata = cell.get("metadata") if isinstance(cell, dict) else None
+    meta = metadata.get("nbgrader") if isinstance(metadata, dict) else None
+    return meta if isinstance(meta, dict) else {}
+
+
 def graded_id(cell) -> str | None:
-    meta = cell.get("metadata", {}).get("nbgrader", {})
+    meta = _meta(cell)
     if meta.get("grade") or meta.get("solution") or meta.get("locked") or meta.get("task"):
-        return meta.get("grade_id")
+        grade_id = meta.get("grade_id")
+        return grade_id if isinstance(grade_id, str) else None
     return None
 
 
 def _is_test(cell) -> bool:
-    meta = cell.get("metadata", {}).get("nbgrader", {})
+    meta = _meta(cell)
     return bool(meta.get("grade")) and not meta.get("solution")
+
+
+def malformed_fields(meta) -> list[str]:
+    """Fields of a cell's nbgrader metadata whose JSON type nbgrader would choke on."""
+    if not isinstance(meta, dict):
+        return ["nbgrader"]
+    bad = []
+    for key, kind in FIELD_TYPES.items():
+        value = meta.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+            bad.append(key)
+    return bad
 
 
 def _fingerprint(release_cell) -> str:
@@ -95,11 +123,28 @@ class Repairer:
         self.release_ids = [(graded_id(c), c) for c in release.cells if graded_id(c)]
 
     def run(self, nb) -> None:
+        self._malformed(nb)
         self._unique_cell_ids(nb)
         self._duplicates(nb)
         for grade_id, release_cell in self.release_ids:
             self._restore(nb, grade_id, release_cell)
         self._stray_ids(nb)
+
+    def _malformed(self, nb) -> None:
+        """Drop grading metadata nbgrader could not read; _restore puts the release's back."""
+        for index, cell in enumerate(nb.cells):
+            if not isinstance(cell.get("metadata"), dict):
+                cell["metadata"] = nbformat.NotebookNode()
+            if not isinstance(cell.get("source"), str):
+                cell["source"] = ""
+            if "nbgrader" not in cell.metadata:
+                continue
+            bad = malformed_fields(cell.metadata["nbgrader"])
+            if bad:
+                cell.metadata.pop("nbgrader")
+                self.report.note("metadata_malformed", f"cell {index} had malformed grading "
+                                 f"metadata ({', '.join(bad)}); treated as an ordinary cell",
+                                 True)
 
     def _unique_cell_ids(self, nb) -> None:
         seen, renumbered = set(), False
@@ -159,7 +204,7 @@ class Repairer:
     def _find_unlabelled(self, nb, release_cell):
         mark = _fingerprint(release_cell)
         for cell in nb.cells:
-            if not cell.get("metadata", {}).get("nbgrader") and mark in cell.source:
+            if not _meta(cell) and mark in cell.source:
                 return cell
         return None
 
@@ -217,6 +262,10 @@ def _parse(path: Path, report: Preflight):
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
         report.failure = f"{path.name} is JSON but not a Jupyter notebook"
         return None
+    for index, cell in enumerate(data["cells"]):
+        if not isinstance(cell, dict) or cell.get("cell_type") not in ("code", "markdown", "raw"):
+            report.failure = f"{path.name}: cell {index} is not a notebook cell"
+            return None
     try:
         nb = nbformat.reads(json.dumps(data), as_version=4)
     except Exception as error:  # nbformat raises several kinds for broken notebooks
@@ -236,8 +285,8 @@ def _pick_notebook(folder: Path, release, report: Preflight) -> Path | None:
         for path in notebooks:
             try:
                 cells = json.loads(path.read_text()).get("cells", [])
-                ids = {c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in cells}
-            except (ValueError, AttributeError, UnicodeDecodeError):
+                ids = {graded_id(c) for c in cells if isinstance(c, dict)}
+            except (ValueError, AttributeError, TypeError, UnicodeDecodeError):
                 continue
             if ids & release_ids:
                 candidates.append(path)
@@ -259,35 +308,59 @@ def _pick_notebook(folder: Path, release, report: Preflight) -> Path | None:
 
 
 def preflight(course: Path, student: str, release, work_root: Path) -> Preflight:
-    """Check ``submitted/<student>`` and write the working copy nbgrader will grade."""
+    """Check ``submitted/<student>`` and write the working copy nbgrader will grade.
+
+    Never raises: whatever goes wrong with one submission is that student's
+    ``failure``, so the rest of the class is still graded.
+    """
     folder = course / "submitted" / student / ASSIGNMENT
-    report = Preflight(student, submission_hash(folder))
-    work = work_root / student / ASSIGNMENT
+    try:
+        report = Preflight(student, submission_hash(folder))
+    except OSError as error:
+        return Preflight(student, "unreadable", failure=f"cannot read the submission ({error})")
+    try:
+        _preflight(folder, release, work_root / student / ASSIGNMENT, report)
+    except Exception as error:  # a submission we did not foresee: report it, grade the rest
+        report.failure = f"preflight could not handle this submission ({error!r:.200})"
+    return report
+
+
+def _self_contained(nb, release, report: Preflight) -> None:
+    setup = "\n".join(c.source for c in release.cells if graded_id(c) and _meta(c).get("locked")
+                      and not _meta(c).get("grade") and c.cell_type == "code")
+    for cell in nb.cells:
+        for exercise, grade_id in ANSWER_CELLS.items():
+            if graded_id(cell) != grade_id:
+                continue
+            function = EXERCISES[exercise][0]
+            names = outside_names(cell.source, function, setup)
+            if names:
+                report.note("outside_names", f"{function} uses {', '.join(names)}, defined "
+                            "outside its answer cell; at grading each function runs with only "
+                            "the setup cell's imports, so it will fail there")
+
+
+def _preflight(folder: Path, release, work: Path, report: Preflight) -> None:
     if work.exists():
         shutil.rmtree(work)
     if not folder.is_dir():
-        report.failure = f"no {ASSIGNMENT}/ folder in submitted/{student}"
-        return report
+        report.failure = f"no {ASSIGNMENT}/ folder in submitted/{report.student}"
+        return
     links = [p.name for p in folder.rglob("*") if p.is_symlink()]
     if links:
         report.note("links", f"symbolic links ignored: {', '.join(sorted(links))}")
     chosen = _pick_notebook(folder, release, report)
     if chosen is None:
-        return report
+        return
     nb = _parse(chosen, report)
     if nb is None:
-        return report
+        return
     Repairer(release, report).run(nb)
-    # copy everything else the student handed in (not links, not other notebooks)
+    _self_contained(nb, release, report)
+    # only the notebook: nbgrader copies the release's provided files next to it, and
+    # nothing else a student hands in reaches a kernel or the grading child
+    others = sorted(p.name for p in folder.iterdir() if p != chosen and p.suffix != ".ipynb")
+    if others:
+        report.note("extra_files", f"files not used for grading: {', '.join(others[:10])}")
     work.mkdir(parents=True)
-    for path in folder.rglob("*"):
-        rel = path.relative_to(folder)
-        if path.is_symlink() or path.suffix == ".ipynb" or ".ipynb_checkpoints" in rel.parts:
-            continue
-        if path.is_dir():
-            (work / rel).mkdir(parents=True, exist_ok=True)
-        elif path.is_file():
-            (work / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, work / rel)
     nbformat.write(nb, work / f"{NOTEBOOK}.ipynb")
-    return report

@@ -30,7 +30,9 @@ URL_SCHEMES = {"http", "https", "mailto"}
 
 
 def clean_html(html: str) -> str:
-    return nh3.clean(html, url_schemes=URL_SCHEMES)
+    """Sanitized HTML whose text MathJax will not typeset (its \\href takes any URL)."""
+    clean = nh3.clean(html, url_schemes=URL_SCHEMES)
+    return clean.replace("$", "&#36;").replace("\\", "&#92;")
 
 
 def _image_ok(mime: str, data) -> bool:
@@ -95,8 +97,15 @@ def clean_output(out) -> NotebookNode | None:
 
 
 def clean_markdown(source: str) -> str:
-    """Student markdown as cleaned HTML (markdown is rendered first, then sanitized)."""
-    return clean_html(markdown2html(source))
+    """Student markdown as cleaned HTML, in one HTML block.
+
+    The cell is rendered to HTML first, then sanitized.  Templates render the
+    result as markdown once more: inside a ``<div>`` with no blank line, the
+    markdown renderer passes it through untouched, so no link syntax is revived.
+    """
+    lines = clean_html(markdown2html(source)).splitlines()
+    body = "\n".join(line for line in lines if line.strip())
+    return f'<div class="student-markdown">\n{body}\n</div>'
 
 
 def make_inert(nb, trusted_markdown: set[str] = frozenset()) -> None:
