@@ -3,7 +3,7 @@
 import os
 from pathlib import Path
 
-from course_grader.pipeline import AUTOGRADE_STEPS, FEEDBACK_STEPS, SANDBOX_UID
+from course_grader.pipeline import AUTOGRADE_STEPS, FEEDBACK_STEPS, SANDBOX_UID, VERDICT_UID
 
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
 HERE = Path(__file__).resolve().parent
@@ -44,7 +44,7 @@ c.IgnorePattern.pattern = (
 # the graded notebook.  See course_grader/pipeline.py and docs/batch-grading.md.
 c.Autograde.autograde_preprocessors = AUTOGRADE_STEPS
 c.SandboxKernelManager.uid = SANDBOX_UID  # only used when grading as root
-c.TrustedVerdict.uid = SANDBOX_UID
+c.TrustedVerdict.uid = VERDICT_UID  # first of one uid per exercise
 
 # Feedback must not show hidden test source, nor anything executable.
 c.GenerateFeedback.preprocessors = FEEDBACK_STEPS

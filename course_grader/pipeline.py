@@ -27,5 +27,7 @@ FEEDBACK_STEPS = [
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 
-# unprivileged uid for kernels and grading children when nbgrader runs as root
+# unprivileged uids when nbgrader runs as root: kernels get SANDBOX_UID (+ worker
+# slot), the grading child's exercises VERDICT_UID onwards (+ 8 per slot)
 SANDBOX_UID = 61000
+VERDICT_UID = 62000

@@ -140,6 +140,10 @@ class Repairer:
             if "nbgrader" not in cell.metadata:
                 continue
             bad = malformed_fields(cell.metadata["nbgrader"])
+            if not bad and graded_id(cell) is None:
+                # grading metadata that grades nothing: an ordinary cell to nbgrader too
+                cell.metadata.pop("nbgrader")
+                continue
             if bad:
                 cell.metadata.pop("nbgrader")
                 self.report.note("metadata_malformed", f"cell {index} had malformed grading "

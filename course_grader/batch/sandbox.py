@@ -68,8 +68,13 @@ def _read_only_roots() -> list[Path]:
 
 
 def bwrap_argv(workdir: Path, kernel_dir: Path | None, limits: Limits, uid: int | None,
-               extra_env: dict | None = None) -> list[str]:
-    """The bubblewrap command line that wraps a kernel (or grading child) command."""
+               extra_env: dict | None = None, switch_uids_inside: bool = False) -> list[str]:
+    """The bubblewrap command line that wraps a kernel (or grading child) command.
+
+    With ``switch_uids_inside`` (root only) the command itself starts as root in
+    the sandbox, keeps the right to change uid and to signal, and gives each
+    piece of student code a uid of its own (the grading child does this).
+    """
     argv = [bwrap_path() or "bwrap"]
     if uid is not None:
         # As root, bubblewrap sets up the namespaces itself; jail.py then drops to
@@ -77,6 +82,8 @@ def bwrap_argv(workdir: Path, kernel_dir: Path | None, limits: Limits, uid: int 
         # unprivileged bwrap could not even reach a Python under /root.)
         argv += ["--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
                  "--unshare-cgroup-try", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+        if switch_uids_inside:
+            argv += ["--cap-add", "CAP_KILL"]
     else:
         argv += ["--unshare-all"]
     argv += ["--die-with-parent", "--hostname", "grading", "--ro-bind", "/usr", "/usr"]
@@ -118,7 +125,7 @@ def bwrap_argv(workdir: Path, kernel_dir: Path | None, limits: Limits, uid: int 
     for key, value in env.items():
         argv += ["--setenv", key, value]
     argv += ["--"]
-    if uid is not None:
+    if uid is not None and not switch_uids_inside:
         argv += [sys.executable, "-I", "-S", JAIL_INSIDE, "--uid", str(uid), "--"]
     return argv
 

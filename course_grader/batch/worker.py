@@ -140,7 +140,7 @@ def autograde_args(ctx: Context, student: str, slot: int) -> list[str]:
             f"--SandboxKernelManager.file_mb={lim.file_mb}",
             f"--SandboxKernelManager.tmp_mb={lim.tmp_mb}",
             f"--TrustedVerdict.sandboxed={ctx.sandbox}",
-            f"--TrustedVerdict.uid={ctx.uid_base + slot}",
+            f"--TrustedVerdict.uid={pipeline.VERDICT_UID + 8 * slot}",
             f"--TrustedVerdict.memory_mb={lim.memory_mb}",
             f"--TrustedVerdict.processes={lim.processes}"]
     return args + [f"--Autograde.autograde_preprocessors={step}"

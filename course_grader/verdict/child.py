@@ -35,7 +35,7 @@ class GraderBroken(RuntimeError):
 @dataclass
 class ChildOptions:
     sandboxed: bool = True
-    uid: int | None = None  # unprivileged uid when the grader runs as root
+    uid: int | None = None  # first of the exercises' uids when the grader runs as root
     limits: Limits = field(default_factory=Limits)
     exercise_seconds: int = 20
 
@@ -65,13 +65,21 @@ def _prepare(folder: Path, setup: str, provided: dict[str, bytes],
     shutil.copyfile(RUNNER, folder / "grading_runner.py")
     out = folder / "out"
     out.mkdir()
+    # as root, in the sandbox: each exercise runs under its own uid and owns only its folder
+    switch = options.sandboxed and options.uid is not None
+    records = []
+    for index, exercise in enumerate(exercises):
+        uid = options.uid + index if switch else None
+        (out / exercise.name).mkdir(mode=0o700)
+        if uid is not None:
+            os.chown(out / exercise.name, uid, uid)
+        records.append(dict(vars(exercise), uid=uid))
     job = {"setup": setup, "out": str(out), "exercise_seconds": options.exercise_seconds,
-           "exercises": [vars(e) for e in exercises]}
+           "processes": options.limits.processes, "sweep": options.sandboxed,
+           "exercises": records}
     (folder / "job.json").write_text(json.dumps(job))
-    folder.chmod(0o755)
-    if options.uid is not None:
-        for path in [folder, *folder.rglob("*")]:
-            os.chown(path, options.uid, options.uid, follow_symlinks=False)
+    for path in [folder, out, *folder.glob("*.*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
     command = [sys.executable, "-I", str(folder / "grading_runner.py"), str(folder / "job.json")]
     wrapper = jail_argv(options.limits)
     if options.sandboxed:
@@ -79,7 +87,7 @@ def _prepare(folder: Path, setup: str, provided: dict[str, bytes],
             raise GraderBroken("bubblewrap (bwrap) is not installed; grading runs student "
                                "code only inside it (sudo apt-get install bubblewrap)")
         wrapper += bwrap_argv(folder, None, options.limits, options.uid,
-                              {"MPLBACKEND": "Agg"})
+                              {"MPLBACKEND": "Agg"}, switch_uids_inside=switch)
     return wrapper + command
 
 

@@ -135,7 +135,8 @@ def read_exercise(out: Path, name: str, expected_calls: int) -> ExerciseResult |
     """The validated result of exercise ``name``, or None if there is no usable one."""
     folder = out / name
     try:
-        if not stat.S_ISDIR(os.lstat(folder).st_mode):
+        if not stat.S_ISDIR(os.lstat(folder).st_mode) or \
+                not os.path.lexists(folder / "result.json"):
             return None
         _regular_file(folder / "result.json", MAX_JSON_BYTES)
         raw = json.loads((folder / "result.json").read_text())

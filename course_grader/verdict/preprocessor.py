@@ -44,7 +44,7 @@ class TrustedVerdict(NbGraderPreprocessor):
     """Score every test cell from data produced by a fresh sandboxed child."""
 
     sandboxed = Bool(True, help="run the grading child in bubblewrap").tag(config=True)
-    uid = Integer(-1, help="unprivileged uid for the child when root (-1: 61000)").tag(
+    uid = Integer(-1, help="first uid of the child's exercises when root (-1: VERDICT_UID)").tag(
         config=True)
     memory_mb = Integer(Limits.memory_mb).tag(config=True)
     cpu_seconds = Integer(120).tag(config=True)

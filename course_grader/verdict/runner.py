@@ -8,15 +8,18 @@ folder and run there, inside the sandbox, as
 It decides nothing.  It runs the course's setup cell (text chosen by the
 grader), then each answer cell in a forked copy of that namespace, calls the
 student's function on the layer sizes the job names, and writes plain data:
-``result.json`` (numbers, strings) and ``.npy`` files without pickles.  Once
-student code has run, anything in this process may have been replaced, so the
-grader treats every byte written here as a claim to be validated.
+``result.json`` (numbers, strings) and ``.npy`` files without pickles.  The
+process that runs this file never executes student code itself; each fork
+does, under a uid of its own when the grader runs as root, so one exercise's
+code cannot write another's results.  The grader still treats every byte
+written here as a claim to be validated.
 
 Standard library and numpy only: nothing of the grader is importable here.
 """
 
 import json
 import os
+import resource
 import signal
 import sys
 import time
@@ -81,12 +84,10 @@ def _call(function, call, folder, index, np):
     return record
 
 
-def _exercise(exercise, namespace, out):
+def _exercise(exercise, namespace, folder):
     """In a forked child: define the answer cell, call the function, write results."""
     import numpy as np
 
-    folder = os.path.join(out, exercise["name"] + ".partial")
-    os.mkdir(folder)
     result = {"defined": False}
     try:
         exec(compile(exercise["answer"], "<answer cell>", "exec"), namespace)  # noqa: S102
@@ -97,31 +98,58 @@ def _exercise(exercise, namespace, out):
         result["defined"] = True
         result["calls"] = [_call(function, call, folder, i, np)
                            for i, call in enumerate(exercise["calls"])]
-    with open(os.path.join(folder, "result.json"), "w") as fh:
+    with open(os.path.join(folder, "result.tmp"), "w") as fh:
         json.dump(result, fh)
-    os.rename(folder, os.path.join(out, exercise["name"]))
+    os.replace(os.path.join(folder, "result.tmp"), os.path.join(folder, "result.json"))
 
 
-def _run_forked(exercise, namespace, out, seconds):
-    pid = os.fork()
-    if pid == 0:
-        os.setpgid(0, 0)
+def _become(uid, processes):
+    """Drop to the exercise's own uid: no other exercise's files or processes are reachable."""
+    resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
+    os.setgroups([])
+    os.setgid(uid)
+    os.setuid(uid)
+
+
+def _fork(attempts=100):
+    for _ in range(attempts):  # processes just killed may still count for a moment
         try:
-            _exercise(exercise, namespace, out)
+            return os.fork()
+        except BlockingIOError:
+            time.sleep(0.02)
+    return os.fork()
+
+
+def _run_forked(exercise, namespace, job):
+    folder = os.path.join(job["out"], exercise["name"])
+    pid = _fork()
+    if pid == 0:
+        try:
+            os.setpgid(0, 0)
+            if exercise.get("uid") is not None:
+                _become(exercise["uid"], job["processes"])
+            _exercise(exercise, namespace, folder)
         finally:
             os._exit(0)
-    deadline = time.monotonic() + seconds
+    deadline = time.monotonic() + job["exercise_seconds"]
     while time.monotonic() < deadline:
         done, _ = os.waitpid(pid, os.WNOHANG)
         if done:
-            return
+            break
         time.sleep(0.02)
-    for target in (-pid, pid):
-        try:
-            os.kill(target, signal.SIGKILL)
-        except OSError:
-            pass
-    os.waitpid(pid, 0)
+    else:
+        _kill(-pid)
+        os.waitpid(pid, 0)
+    if job["sweep"]:
+        # alone in the sandbox's pid namespace: whatever the student started dies here
+        _kill(-1)
+
+
+def _kill(target):
+    try:
+        os.kill(target, signal.SIGKILL)
+    except OSError:
+        pass
 
 
 def main(job_path):
@@ -142,7 +170,7 @@ def main(job_path):
     os.close(report)
     os.dup2(quiet, 2)
     for exercise in job["exercises"]:
-        _run_forked(exercise, namespace, job["out"], job["exercise_seconds"])
+        _run_forked(exercise, namespace, job)
 
 
 if __name__ == "__main__":

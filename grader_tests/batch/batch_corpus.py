@@ -141,13 +141,15 @@ def build(course: Path, sandbox_probe: dict) -> list[Case]:
 
     ignore = ("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
               "while True:\n    pass\n")
-    add("sigint_ignored", "a loop that ignores SIGINT before the He answer", (10, 10, 0),
+    # the verdict comes from a separate child, so a kernel stopped before an exercise
+    # costs no points; the status still says what happened
+    add("sigint_ignored", "a loop that ignores SIGINT before the He answer", (10, 10, 10),
         "timed out", insert_cell(answered(release), index_of(release, "he_answer"), ignore))
 
     add("sleep_top", "time.sleep at top level", (10, 10, 10), "timed out",
         insert_cell(answered(release), setup + 1, "import time\ntime.sleep(3600)"))
 
-    add("os_exit", "os._exit before the He exercise", (10, 10, 0), "kernel died",
+    add("os_exit", "os._exit before the He exercise", (10, 10, 10), "kernel died",
         insert_cell(answered(release), index_of(release, "he_answer"),
                     "import os\nos._exit(0)"))
 
@@ -155,8 +157,10 @@ def build(course: Path, sandbox_probe: dict) -> list[Case]:
     # the cap refuses the first block at once, so this costs no time
     bomb = ("hog = []\nfor _ in range(8):\n    block = np.empty(4 * 1024**3 // 8)\n"
             "    block.fill(1.0)\n    hog.append(block)")
+    # a MemoryError inside the kernel is only the kernel's word: statuses come from
+    # what the grader saw itself (exit codes, deadlines), so this one reads "graded"
     add("memory_bomb", "allocates far more than the memory cap", (10, 10, 10),
-        "resource cap hit", insert_cell(answered(release), setup + 1, bomb))
+        "graded", insert_cell(answered(release), setup + 1, bomb))
 
     bomb = ("import os, time\n"
             "def bomb():\n"
@@ -169,7 +173,7 @@ def build(course: Path, sandbox_probe: dict) -> list[Case]:
             "                os._exit(0)\n"
             "bomb()")
     nb = answered(release)
-    add("fork_bomb", "fork bomb", (10, 10, 10), "resource cap hit",
+    add("fork_bomb", "fork bomb", (10, 10, 10), "graded",
         insert_cell(nb, len(nb.cells), bomb))
 
     add("big_output", "300 000 lines of output", (10, 10, 10), "graded",
@@ -184,13 +188,13 @@ def build(course: Path, sandbox_probe: dict) -> list[Case]:
                 "np.testing.assert_array_equal = lambda *a, **k: None\n"
                 "np.allclose = lambda *a, **k: True\n"
                 "np.array_equal = lambda *a, **k: True\n")
-    add("patch_numpy", "wrong He plus patched numpy helpers", (10, 10, 0), "graded",
+    add("patch_numpy", "wrong He plus patched numpy helpers", (10, 10, 4), "graded",
         answered(release, he=patch_np + HE_XAVIER))
 
     patch_builtins = ("import builtins\n"
                       "builtins.float = lambda *a: 1.0\n"
                       "builtins.abs = lambda x: 0\n")
-    add("patch_builtins", "wrong random plus patched float and abs", (10, 0, 0), "graded",
+    add("patch_builtins", "wrong random plus patched float and abs", (10, 4, 10), "graded",
         answered(release, random=patch_builtins + RANDOM.replace(" * 10", " * 1")))
 
     targets = [f"{root}/source/{ASSIGNMENT}/{NOTEBOOK}.ipynb", f"{root}/gradebook.db",

@@ -84,8 +84,6 @@ def test_feedback_hides_the_grading(sqlite_corpus):
         assert "BEGIN HIDDEN TESTS" not in html and "hidden_checks" not in html, student
         assert "course_grader" not in html, student
         assert "Grading status" in html, student
-    capped = (course / "feedback" / "memory_bomb" / ASSIGNMENT / f"{NOTEBOOK}.html").read_text()
-    assert "resource cap hit" in capped and "memory cap" in capped
     died = (course / "feedback" / "os_exit" / ASSIGNMENT / f"{NOTEBOOK}.html").read_text()
     assert "not run" in died
 
