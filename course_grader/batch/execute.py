@@ -62,6 +62,9 @@ class GuardedExecute(Execute):
             except DeadKernelError:
                 # the kernel died while the client shut it down: cells are all done
                 pass
+            except Exception as error:  # noqa: BLE001 - starting or stopping went wrong
+                self._event("kernel_died", "", f"the kernel could not be run or stopped "
+                            f"cleanly ({error.__class__.__name__})")
         finally:
             removed = scrub_workdir(workdir)
             if removed:
@@ -95,6 +98,11 @@ class GuardedExecute(Execute):
             return cell, resources
         except CellTimeoutError:  # no output for iopub_timeout after the reply
             self._timed_out(cell, "the kernel stopped sending output")
+            return cell, resources
+        except Exception as error:  # noqa: BLE001 - e.g. forged or garbled kernel messages
+            # student code owns the kernel and its sockets; whatever it sends, the
+            # notebook is still handed on to be scored by the trusted verdict
+            self._broken_protocol(cell, error)
             return cell, resources
         if any(o.get("ename") == "CellTimeoutError" for o in cell.get("outputs", [])):
             self._timed_out(cell, "the cell exceeded its time limit")
@@ -132,6 +140,13 @@ class GuardedExecute(Execute):
         self._append_stop_output(cell, f"{why} while running this cell; the cells after it "
                                  "were not run and score 0, the cells before it keep their "
                                  "grades.")
+
+    def _broken_protocol(self, cell, error: Exception) -> None:
+        why = f"the kernel sent messages the grader could not read ({error.__class__.__name__})"
+        self._kill_kernel()
+        self._stop("kernel_died", cell, why)
+        self._append_stop_output(cell, f"{why} while running this cell; it was stopped and "
+                                 "the cells after it were not run.")
 
     def _stop(self, kind: str, cell, why: str) -> None:
         self._stopped = why
