@@ -17,6 +17,8 @@ import model
 SOURCE_DIR = Path(__file__).resolve().parent.parent / "source" / "initialization"
 SOURCE_NB = SOURCE_DIR / "Initialization.ipynb"
 
+pytestmark = pytest.mark.notebook
+
 
 def cells_by_grade_id(nb) -> dict:
     return {cell.metadata["nbgrader"]["grade_id"]: cell for cell in nb.cells

@@ -19,6 +19,8 @@ from course_paths import ROOT, SOURCE_NB, cells_by_grade_id
 SECRET_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "course_grader",
                   "hidden_checks", "np.zeros((layers_dims[l], layers_dims[l - 1]))")
 
+pytestmark = pytest.mark.notebook
+
 
 def test_source_notebook_is_committed_without_outputs():
     nb = nbformat.read(SOURCE_NB, as_version=4)

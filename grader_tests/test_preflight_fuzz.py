@@ -11,6 +11,7 @@ import copy
 import json
 
 import nbformat
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -97,3 +98,34 @@ def test_folder_named_like_the_notebook_and_a_list_grade_id(tmp_path):
     report = preflight(tmp_path / "course", "s", RELEASE, tmp_path / "work")
     assert report.failure is None, report.failure
     assert any(f.kind == "renamed" for f in report.findings)
+
+
+JSON_OF_EACH_TYPE = [None, True, 0, 2.5, "text", ["a"], {"a": 1}]
+
+
+@pytest.mark.parametrize("field", FIELDS + ["nbgrader"])
+@pytest.mark.parametrize("value", JSON_OF_EACH_TYPE, ids=lambda v: type(v).__name__)
+@pytest.mark.parametrize("grade_id", ["he_answer", "he_values", "setup"])
+def test_every_json_type_in_every_field(tmp_path, field, value, grade_id):
+    nb = copy.deepcopy(RELEASE_JSON)
+    cell = next(c for c in nb["cells"]
+                if c["metadata"].get("nbgrader", {}).get("grade_id") == grade_id)
+    if field == "nbgrader":
+        cell["metadata"]["nbgrader"] = value
+    else:
+        cell["metadata"]["nbgrader"][field] = value
+    folder = tmp_path / "course" / "submitted" / "s" / "initialization"
+    folder.mkdir(parents=True)
+    (folder / "Initialization.ipynb").write_text(json.dumps(nb))
+    report = preflight(tmp_path / "course", "s", RELEASE, tmp_path / "work")
+    assert report.failure is None, report.failure
+    graded = nbformat.read(tmp_path / "work" / "s" / "initialization" / "Initialization.ipynb",
+                           as_version=4)
+    restored = [c for c in graded.cells
+                if isinstance(c.metadata.get("nbgrader"), dict)
+                and c.metadata.nbgrader.get("grade_id") == grade_id]
+    original = next(c for c in RELEASE.cells
+                    if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+    assert len(restored) == 1
+    for key in ("grade", "solution", "locked", "points"):
+        assert restored[0].metadata.nbgrader.get(key) == original.metadata.nbgrader.get(key)

