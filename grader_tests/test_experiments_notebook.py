@@ -88,7 +88,7 @@ def test_new_cells_have_unique_ids_and_sit_between_the_runs_and_the_conclusions(
     he_run = next(i for i, c in enumerate(nb.cells)
                   if c.cell_type == "code" and 'train_and_report("He"' in c.source)
     conclusions = next(i for i, c in enumerate(nb.cells)
-                       if c.cell_type == "markdown" and "Conclusions" in c.source)
+                       if c.cell_type == "markdown" and c.source.startswith("## 10. Conclusions"))
     assert he_run < positions[0] and positions[-1] < conclusions
 
 

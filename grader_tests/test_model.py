@@ -17,7 +17,11 @@ import plain_training  # noqa: E402
 
 # The course's published He run (cost every 1000 iterations).  Published
 # copies of the notebook disagree with each other in the last one or two
-# digits, so the comparison allows a few units in the last place.
+# digits, and so do machines (numpy's BLAS picks CPU-specific kernels: one
+# prints ...366 at iteration 14000, another ...363).  Costs are therefore
+# compared with a relative tolerance: 1e-9 is a million times what machines
+# differ by and far below any digit the lesson quotes.
+COST_RTOL = 1e-9
 PUBLISHED_HE_COSTS = [
     0.8830537463419761, 0.6879825919728063, 0.6751286264523371, 0.6526117768893807,
     0.6082958970572938, 0.5304944491717495, 0.4138645817071794, 0.3117803464844441,
@@ -158,11 +162,11 @@ def test_published_results_are_reproduced(data, capsys):
         zero_params, zero_costs = model.model(train_X, train_Y, zeros_init)
     out = capsys.readouterr()
     assert out.err == ""
-    assert out.out.splitlines()[0] == "Cost after iteration 0: 0.8830537463419761"
-    assert "Cost after iteration 14000: 0.07357895962677366" in out.out
+    printed = [float(line.split(": ")[1]) for line in out.out.splitlines()[:15]]
+    assert printed == he_costs  # what is printed is what is returned
     assert len(he_costs) == 15
     for got, published in zip(he_costs, PUBLISHED_HE_COSTS):
-        assert abs(got - published) <= 4 * math.ulp(published)
+        assert got == pytest.approx(published, rel=COST_RTOL)
     assert all(abs(c - math.log(2)) <= 2 * math.ulp(math.log(2)) for c in zero_costs)
     assert large_costs[0] == math.inf and all(math.isfinite(c) for c in large_costs[1:])
     accuracies = {

@@ -68,7 +68,9 @@ def test_training_output_and_conclusions(executed_source_notebook):
                      for o in cell.outputs if o.output_type == "stream")
     assert text.count("Cost after iteration 0:") >= 3
     assert "Cost after iteration 0: inf" in text
-    assert "Cost after iteration 14000: 0.07357895962677366" in text
+    # the last digits depend on the machine's BLAS (...366 here, ...363 elsewhere)
+    last = re.findall(r"Cost after iteration 14000: (\S+)", text)
+    assert any(float(c) == pytest.approx(0.07357895962677366, rel=1e-9) for c in last), last
     for accuracy in ("Accuracy: 0.5", "Accuracy: 0.83", "Accuracy: 0.86",
                      "Accuracy: 0.9933333333333333", "Accuracy: 0.96"):
         assert accuracy in text

@@ -12,7 +12,7 @@ of :func:`model` and the accuracy line of :func:`predict`.
 
 from __future__ import annotations
 
-from typing import Callable, Mapping
+from typing import Callable, Mapping, NamedTuple
 
 import numpy as np
 
@@ -86,23 +86,37 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
         return 1 / (1 + np.exp(-z))
 
 
-def forward_propagation(X: np.ndarray, parameters: Mapping[str, np.ndarray]):
-    """Run the network on ``X`` of shape (n_x, m).
+class LayerRecord(NamedTuple):
+    """What one layer's forward step leaves behind for the backward pass.
 
-    Returns ``(a3, cache)``: ``a3`` of shape (1, m) holds the predicted
-    probability of label 1; ``cache`` holds what backpropagation needs.
+    ``inputs`` is A[l-1] (n[l-1], m), ``W`` the layer's weights, ``Z`` its
+    pre-activation (n[l], m) and ``A`` its output (n[l], m).
     """
-    W1, b1 = parameters["W1"], parameters["b1"]
-    W2, b2 = parameters["W2"], parameters["b2"]
-    W3, b3 = parameters["W3"], parameters["b3"]
-    z1 = np.dot(W1, X) + b1
-    a1 = relu(z1)
-    z2 = np.dot(W2, a1) + b2
-    a2 = relu(z2)
-    z3 = np.dot(W3, a2) + b3
-    a3 = sigmoid(z3)
-    cache = (z1, a1, W1, b1, z2, a2, W2, b2, z3, a3, W3, b3)
-    return a3, cache
+
+    inputs: np.ndarray
+    W: np.ndarray
+    Z: np.ndarray
+    A: np.ndarray
+
+
+def forward_propagation(X: np.ndarray, parameters: Mapping[str, np.ndarray]):
+    """Run the network on ``X`` of shape (n_x, m), one layer at a time.
+
+    Every layer but the last applies a ReLU, the last a sigmoid.  Returns
+    ``(output, records)``: ``output`` of shape (1, m) holds the predicted
+    probability of label 1, and ``records`` is a list with one
+    :class:`LayerRecord` per layer, first layer first.
+    """
+    depth = len(parameters) // 2
+    records = []
+    A = X
+    for l in range(1, depth + 1):
+        W = parameters[f"W{l}"]
+        Z = np.dot(W, A) + parameters[f"b{l}"]
+        out = sigmoid(Z) if l == depth else relu(Z)
+        records.append(LayerRecord(A, W, Z, out))
+        A = out
+    return A, records
 
 
 def compute_loss(a3: np.ndarray, Y: np.ndarray) -> float:
@@ -120,28 +134,27 @@ def compute_loss(a3: np.ndarray, Y: np.ndarray) -> float:
     return float(1.0 / m * np.nansum(log_terms))
 
 
-def backward_propagation(X: np.ndarray, Y: np.ndarray, cache) -> dict:
+def backward_propagation(X: np.ndarray, Y: np.ndarray, records) -> dict:
     """Gradients of :func:`compute_loss` with respect to every parameter.
 
-    Returns a dict with ``dW1, db1, ..., dW3, db3`` (each shaped like its
-    parameter) and the intermediate ``dz``/``da`` arrays.
+    ``records`` is the list :func:`forward_propagation` returned.  Returns a
+    dict with ``dW1, db1, ..., dWL, dbL``, each shaped like its parameter.
+    The walk goes from the output back to the input; ``delta`` is always the
+    gradient with respect to the current layer's pre-activation Z.
     """
     m = X.shape[1]
-    (z1, a1, W1, b1, z2, a2, W2, b2, z3, a3, W3, b3) = cache
-    dz3 = 1.0 / m * (a3 - Y)
-    dW3 = np.dot(dz3, a2.T)
-    db3 = np.sum(dz3, axis=1, keepdims=True)
-    da2 = np.dot(W3.T, dz3)
-    dz2 = np.multiply(da2, a2 > 0)
-    dW2 = np.dot(dz2, a1.T)
-    db2 = np.sum(dz2, axis=1, keepdims=True)
-    da1 = np.dot(W2.T, dz2)
-    dz1 = np.multiply(da1, a1 > 0)
-    dW1 = np.dot(dz1, X.T)
-    db1 = np.sum(dz1, axis=1, keepdims=True)
-    return {"dz3": dz3, "dW3": dW3, "db3": db3,
-            "da2": da2, "dz2": dz2, "dW2": dW2, "db2": db2,
-            "da1": da1, "dz1": dz1, "dW1": dW1, "db1": db1}
+    # sigmoid followed by cross-entropy: dJ/dZ of the output is (A - Y) / m
+    delta = 1.0 / m * (records[-1].A - Y)
+    grads = {}
+    for l in range(len(records), 0, -1):
+        record = records[l - 1]
+        grads[f"dW{l}"] = np.dot(delta, record.inputs.T)
+        grads[f"db{l}"] = np.sum(delta, axis=1, keepdims=True)
+        if l > 1:
+            # through W back to the previous layer's output, then through its
+            # ReLU, whose slope is 1 where that output is positive, else 0
+            delta = np.multiply(np.dot(record.W.T, delta), record.inputs > 0)
+    return grads
 
 
 def update_parameters(parameters: Mapping[str, np.ndarray], grads: Mapping,
@@ -206,72 +219,73 @@ def resolve_initializer(initialization, initializers: Mapping | None = None):
 
 
 class _FlatNetwork:
-    """Parameters and gradients of the 3-layer net packed in two flat buffers.
+    """Parameters and gradients of the network packed in two flat buffers.
 
     Why: the arrays are tiny (at most 10 x 300), so training time is mostly
     per-call overhead in numpy.  Keeping every W and b as a view into one
     buffer lets a whole gradient step be a single vectorised update, and
     preallocated work arrays avoid building new arrays each iteration.  The
-    arithmetic is the same operation for operation as the plain functions
-    above, so costs come out identical to the last digit.
+    arithmetic is the same, operation for operation, as
+    :func:`forward_propagation` and :func:`backward_propagation`, so the
+    costs come out identical to the last digit.
     """
 
     def __init__(self, parameters: Mapping[str, np.ndarray], m: int):
-        keys = [f"{name}{l}" for l in (1, 2, 3) for name in ("W", "b")]
+        depth = len(parameters) // 2
+        keys = [f"{name}{l}" for l in range(1, depth + 1) for name in ("W", "b")]
         shapes = [np.shape(parameters[key]) for key in keys]
         sizes = [int(np.prod(shape)) for shape in shapes]
         self.theta = np.empty(sum(sizes))
         self.grad = np.empty(sum(sizes))
-        self.params, self.grads = {}, {}
+        views, grads = {}, {}
         start = 0
         for key, shape, size in zip(keys, shapes, sizes):
-            self.params[key] = self.theta[start:start + size].reshape(shape)
-            self.grads[key] = self.grad[start:start + size].reshape(shape)
-            self.params[key][...] = parameters[key]
+            views[key] = self.theta[start:start + size].reshape(shape)
+            grads[key] = self.grad[start:start + size].reshape(shape)
+            views[key][...] = parameters[key]
             start += size
-        n1, n2, n3 = shapes[0][0], shapes[2][0], shapes[4][0]
-        self.z1, self.a1 = np.empty((n1, m)), np.empty((n1, m))
-        self.z2, self.a2 = np.empty((n2, m)), np.empty((n2, m))
-        self.z3, self.a3 = np.empty((n3, m)), np.empty((n3, m))
-        self.da1, self.da2 = np.empty((n1, m)), np.empty((n2, m))
-        self.mask1, self.mask2 = np.empty((n1, m), bool), np.empty((n2, m), bool)
+        self.params = views
+        layers = range(1, depth + 1)
+        self.W, self.b = [views[f"W{l}"] for l in layers], [views[f"b{l}"] for l in layers]
+        self.dW, self.db = [grads[f"W{l}"] for l in layers], [grads[f"b{l}"] for l in layers]
+        units = [W.shape[0] for W in self.W]
+        self.Z = [np.empty((n, m)) for n in units]
+        self.A = [np.empty((n, m)) for n in units]
+        # hidden layers only: the output layer's delta lives in its Z buffer
+        self.delta = [np.empty((n, m)) for n in units[:-1]]
+        self.positive = [np.empty((n, m), bool) for n in units[:-1]]
 
     def forward(self, X):
-        p = self.params
-        np.dot(p["W1"], X, out=self.z1)
-        self.z1 += p["b1"]
-        np.maximum(0, self.z1, out=self.a1)
-        np.dot(p["W2"], self.a1, out=self.z2)
-        self.z2 += p["b2"]
-        np.maximum(0, self.z2, out=self.a2)
-        np.dot(p["W3"], self.a2, out=self.z3)
-        self.z3 += p["b3"]
-        # sigmoid, written into a3 step by step: 1 / (1 + exp(-z3))
-        np.negative(self.z3, out=self.a3)
-        np.exp(self.a3, out=self.a3)  # may overflow to inf: see model()
-        self.a3 += 1
-        np.divide(1, self.a3, out=self.a3)
-        return self.a3
+        A = X
+        last = len(self.W) - 1
+        for l, (W, b, Z, out) in enumerate(zip(self.W, self.b, self.Z, self.A)):
+            np.dot(W, A, out=Z)
+            Z += b
+            if l < last:
+                np.maximum(0, Z, out=out)
+            else:  # sigmoid, written into out step by step: 1 / (1 + exp(-Z))
+                np.negative(Z, out=out)
+                np.exp(out, out=out)  # may overflow to inf: see model()
+                out += 1
+                np.divide(1, out, out=out)
+            A = out
+        return A
 
     def backward(self, X, Y):
-        p, g = self.params, self.grads
         m = X.shape[1]
-        dz3 = self.z3  # z3 is not needed any more: reuse its storage
-        # np.add.reduce is what np.sum calls, minus its Python-level dispatch
-        np.subtract(self.a3, Y, out=dz3)
-        dz3 *= 1.0 / m
-        np.dot(dz3, self.a2.T, out=g["W3"])
-        np.add.reduce(dz3, axis=1, keepdims=True, out=g["b3"])
-        np.dot(p["W3"].T, dz3, out=self.da2)
-        np.greater(self.a2, 0, out=self.mask2)
-        dz2 = np.multiply(self.da2, self.mask2, out=self.da2)
-        np.dot(dz2, self.a1.T, out=g["W2"])
-        np.add.reduce(dz2, axis=1, keepdims=True, out=g["b2"])
-        np.dot(p["W2"].T, dz2, out=self.da1)
-        np.greater(self.a1, 0, out=self.mask1)
-        dz1 = np.multiply(self.da1, self.mask1, out=self.da1)
-        np.dot(dz1, X.T, out=g["W1"])
-        np.add.reduce(dz1, axis=1, keepdims=True, out=g["b1"])
+        delta = self.Z[-1]  # the output's Z is not needed any more: reuse its storage
+        np.subtract(self.A[-1], Y, out=delta)
+        delta *= 1.0 / m
+        for l in range(len(self.W) - 1, -1, -1):
+            inputs = self.A[l - 1] if l > 0 else X
+            np.dot(delta, inputs.T, out=self.dW[l])
+            # np.add.reduce is what np.sum calls, minus its Python-level dispatch
+            np.add.reduce(delta, axis=1, keepdims=True, out=self.db[l])
+            if l > 0:
+                np.dot(self.W[l].T, delta, out=self.delta[l - 1])
+                np.greater(inputs, 0, out=self.positive[l - 1])
+                delta = np.multiply(self.delta[l - 1], self.positive[l - 1],
+                                    out=self.delta[l - 1])
 
     def step(self, learning_rate):
         self.grad *= learning_rate

@@ -51,8 +51,8 @@ def output_layer_stats(X: np.ndarray, Y: np.ndarray,
       :func:`stable_cross_entropy`.
     """
     with np.errstate(over="ignore"):
-        a3, cache = model.forward_propagation(X, parameters)
-    z3 = cache[8]
+        a3, records = model.forward_propagation(X, parameters)
+    z3 = records[-1].Z
     is_zero, is_one = a3 == 0.0, a3 == 1.0
     wrong = (is_zero & (Y == 1)) | (is_one & (Y == 0))
     return {
@@ -87,7 +87,7 @@ def loss_trace(X: np.ndarray, Y: np.ndarray, parameters: Mapping[str, np.ndarray
             if i % every == 0:
                 iterations.append(i)
                 course.append(model.compute_loss(a3, Y))
-                stable.append(stable_cross_entropy(cache[8], Y))
+                stable.append(stable_cross_entropy(cache[-1].Z, Y))
             grads = model.backward_propagation(X, Y, cache)
             params = model.update_parameters(params, grads, learning_rate)
     return {"iteration": np.array(iterations), "course": np.array(course),
