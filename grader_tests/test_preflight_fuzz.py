@@ -129,3 +129,18 @@ def test_every_json_type_in_every_field(tmp_path, field, value, grade_id):
     assert len(restored) == 1
     for key in ("grade", "solution", "locked", "points"):
         assert restored[0].metadata.nbgrader.get(key) == original.metadata.nbgrader.get(key)
+
+
+def test_preflight_names_a_function_that_leans_on_another_cell(tmp_path):
+    nb = copy.deepcopy(RELEASE_JSON)
+    answer = next(c for c in nb["cells"]
+                  if c["metadata"].get("nbgrader", {}).get("grade_id") == "he_answer")
+    answer["source"] = ("def initialize_parameters_he(layers_dims):\n"
+                        "    return build_layers(layers_dims, HE_GAIN)\n")
+    folder = tmp_path / "course" / "submitted" / "s" / "initialization"
+    folder.mkdir(parents=True)
+    (folder / "Initialization.ipynb").write_text(json.dumps(nb))
+    report = preflight(tmp_path / "course", "s", RELEASE, tmp_path / "work")
+    notes = [f.message for f in report.findings if f.kind == "outside_names"]
+    assert notes and "HE_GAIN, build_layers" in notes[0]
+    assert "initialize_parameters_he" in notes[0]

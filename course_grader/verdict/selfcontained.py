@@ -31,6 +31,9 @@ def _globals_used(table: symtable.SymbolTable) -> set[str]:
 
 def outside_names(answer: str, function: str, setup_code: str) -> list[str]:
     """Names ``function`` reads that neither its cell, the setup cell nor builtins define."""
+    from .child import to_python  # cells may hold IPython syntax (%matplotlib ...)
+
+    answer, setup_code = to_python(answer), to_python(setup_code)
     try:
         ast.parse(answer)
         table = symtable.symtable(answer, "<answer cell>", "exec")
