@@ -8,6 +8,7 @@
     python3 tasks.py lint     ruff over the repository
     python3 tasks.py bench    print the training benchmark
     python3 tasks.py grade    grade submitted/ with the sandboxed batch grader
+    python3 tasks.py export-lms  canvas-grades.csv and moodle-grades.csv from the gradebook
 
 It creates a virtual environment in .venv (so nothing is installed into the
 system Python), installs the pinned requirements, and installs the Debian
@@ -104,6 +105,8 @@ def main(argv: list[str]) -> int:
         return in_venv(PY, "benchmarks/run_benchmarks.py", *rest)
     if task == "grade":
         return in_venv(PY, "-m", "course_grader", "grade", "initialization", *rest)
+    if task == "export-lms":
+        return in_venv(PY, "-m", "course_grader", "export-lms", "initialization", *rest)
     print(f"unknown task {task!r}\n{__doc__}", file=sys.stderr)
     return 2
 
