@@ -75,6 +75,18 @@ def setup() -> None:
         run(PY, "-m", "ipykernel", "install", "--sys-prefix", "--name", "python3",
             "--display-name", "Python 3 (course)")
         STAMP.write_text(requirements_digest())
+    ensure_hub_proxy()
+
+
+def ensure_hub_proxy() -> None:
+    """JupyterHub's proxy (npm configurable-http-proxy, pinned in hub/package-lock.json)."""
+    if (ROOT / "hub" / "node_modules" / ".bin" / "configurable-http-proxy").exists():
+        return
+    if shutil.which("npm") is None:
+        print("npm is missing: the JupyterHub tests (marker hub) will be skipped; "
+              "install it with: sudo apt-get install npm", file=sys.stderr)
+        return
+    run("npm", "ci", "--no-audit", "--no-fund", cwd=ROOT / "hub")
 
 
 def in_venv(*args) -> int:
