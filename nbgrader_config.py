@@ -52,5 +52,6 @@ c.GenerateFeedback.preprocessors = FEEDBACK_STEPS
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 
 # A course-local exchange folder, so the formgrader does not warn about a
-# missing system-wide /usr/local/share/nbgrader/exchange.
-c.Exchange.root = str(HERE / "exchange")
+# missing system-wide /usr/local/share/nbgrader/exchange.  On the course's
+# JupyterHub (hub/) every account shares one exchange, named by the hub.
+c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE_ROOT", str(HERE / "exchange"))

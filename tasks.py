@@ -9,6 +9,7 @@
     python3 tasks.py lint     ruff over the repository
     python3 tasks.py bench    print the training benchmark
     python3 tasks.py grade    grade submitted/ with the sandboxed batch grader
+    python3 tasks.py export-lms  canvas-grades.csv and moodle-grades.csv from the gradebook
 
 It creates a virtual environment in .venv (so nothing is installed into the
 system Python), installs the pinned requirements, and installs the Debian
@@ -78,6 +79,18 @@ def setup() -> None:
         run(PY, "-m", "ipykernel", "install", "--sys-prefix", "--name", "python3",
             "--display-name", "Python 3 (course)")
         STAMP.write_text(requirements_digest())
+    ensure_hub_proxy()
+
+
+def ensure_hub_proxy() -> None:
+    """JupyterHub's proxy (npm configurable-http-proxy, pinned in hub/package-lock.json)."""
+    if (ROOT / "hub" / "node_modules" / ".bin" / "configurable-http-proxy").exists():
+        return
+    if shutil.which("npm") is None:
+        print("npm is missing: the JupyterHub tests (marker hub) will be skipped; "
+              "install it with: sudo apt-get install npm", file=sys.stderr)
+        return
+    run("npm", "ci", "--no-audit", "--no-fund", cwd=ROOT / "hub")
 
 
 def in_venv(*args) -> int:
@@ -110,6 +123,8 @@ def main(argv: list[str]) -> int:
         return in_venv(PY, "benchmarks/run_benchmarks.py", *rest)
     if task == "grade":
         return in_venv(PY, "-m", "course_grader", "grade", "initialization", *rest)
+    if task == "export-lms":
+        return in_venv(PY, "-m", "course_grader", "export-lms", "initialization", *rest)
     print(f"unknown task {task!r}\n{__doc__}", file=sys.stderr)
     return 2
 

@@ -3,6 +3,7 @@
     release   regenerate the student edition (release/ and notebooks/) from source/
     demo      build a sample class in demo/, grade it, write feedback and grades
     grade     grade the whole class in submitted/ (sandboxed, parallel, resumable)
+    export-lms  write the gradebook's grades as CSV files Canvas and Moodle import
 """
 
 from __future__ import annotations
@@ -65,21 +66,32 @@ def make_course_copy(dest: Path) -> Path:
 
 
 def write_sample_class(course: Path) -> list:
-    from .sample_class import sample_class, write_submission
+    from .sample_class import sample_class, submitted_at, write_submission
+    from .timestamps import write_timestamp
 
     release_nb = course / "release" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
     submissions = sample_class()
-    for sub in submissions:
-        write_submission(release_nb, sub, course / "submitted" / sub.student / ASSIGNMENT)
+    for position, sub in enumerate(submissions):
+        folder = course / "submitted" / sub.student / ASSIGNMENT
+        write_submission(release_nb, sub, folder)
+        # as `nbgrader submit` would have: the gradebook and formgrader read it
+        write_timestamp(folder, submitted_at(sub.student, position))
     register_students(course, submissions)
     return submissions
 
 
 def register_students(course: Path, submissions) -> None:
-    """Give the sample students names, so the formgrader shows more than ids."""
+    """Give the sample students names, so the formgrader shows more than ids.
+
+    The assignment gets the sample due date, so the two late students show as late.
+    """
     from nbgrader.api import Gradebook
 
+    from .sample_class import DUE
+
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        # nbgrader keeps due dates as naive UTC
+        gb.update_or_create_assignment(ASSIGNMENT, duedate=DUE.replace(tzinfo=None))
         for sub in submissions:
             first, _, last = sub.student.partition("_")
             gb.update_or_create_student(sub.student, first_name=first.title(),
@@ -146,9 +158,14 @@ def main(argv: list[str] | None = None) -> int:
     grade_parser = commands.add_parser("grade", help="grade every submission: sandboxed, "
                                        "parallel, with reports (see docs/batch-grading.md)")
     batch_cli.add_arguments(grade_parser)
+    from . import lms_cli
+
+    lms_cli.add_parser(commands)
     args = parser.parse_args(argv)
     if args.command == "grade":
         return batch_cli.run(args)
+    if args.command == "export-lms":
+        return lms_cli.run(args)
     if args.command == "release":
         released = release()
         print(f"Released {released} and mirrored it into {STUDENT_EDITION}")

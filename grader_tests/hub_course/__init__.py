@@ -1,0 +1,1 @@
+"""The course on a real JupyterHub: accounts, exchange, round trip in Chromium."""
