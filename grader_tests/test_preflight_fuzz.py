@@ -144,3 +144,18 @@ def test_preflight_names_a_function_that_leans_on_another_cell(tmp_path):
     notes = [f.message for f in report.findings if f.kind == "outside_names"]
     assert notes and "HE_GAIN, build_layers" in notes[0]
     assert "initialize_parameters_he" in notes[0]
+
+
+def test_exchange_records_reach_the_working_copy_and_nothing_else_does(tmp_path):
+    folder = tmp_path / "course" / "submitted" / "s" / "initialization"
+    folder.mkdir(parents=True)
+    (folder / "Initialization.ipynb").write_text(json.dumps(RELEASE_JSON))
+    (folder / "timestamp.txt").write_text("2026-12-01 10:00:00.000000 UTC")
+    (folder / "submission_secret.txt").write_text("secret")
+    (folder / "numpy.py").write_text("raise SystemExit")
+    (folder / "course_grader").mkdir()
+    report = preflight(tmp_path / "course", "s", RELEASE, tmp_path / "work")
+    work = tmp_path / "work" / "s" / "initialization"
+    assert sorted(p.name for p in work.iterdir()) == [
+        "Initialization.ipynb", "submission_secret.txt", "timestamp.txt"]
+    assert any(f.kind == "extra_files" and "numpy.py" in f.message for f in report.findings)

@@ -62,7 +62,13 @@ def run(args: argparse.Namespace) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
-    return 1 if batch.problems else 0
+    # non-zero when anything needs the instructor: a submission that could not be
+    # graded, or a gradebook that failed its integrity check
+    failed = [r.student for r in batch.results if not r.gradable]
+    if failed:
+        print(f"grade: {len(failed)} submission(s) could not be graded: "
+              f"{', '.join(failed[:20])} (see the table and grades.csv)", file=sys.stderr)
+    return 1 if batch.problems or failed else 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,6 +24,9 @@ from ..assignment import ANSWER_CELLS, ASSIGNMENT, EXERCISES, NOTEBOOK
 from ..verdict.selfcontained import outside_names
 
 NBGRADER_KEYS = ("grade", "solution", "locked", "points", "task")
+# written by nbgrader's exchange on submit: the submission time (late penalties, the
+# formgrader's Timestamp column) and the secret release_feedback checks
+EXCHANGE_FILES = ("timestamp.txt", "submission_secret.txt")
 
 
 @dataclass
@@ -361,10 +364,16 @@ def _preflight(folder: Path, release, work: Path, report: Preflight) -> None:
         return
     Repairer(release, report).run(nb)
     _self_contained(nb, release, report)
-    # only the notebook: nbgrader copies the release's provided files next to it, and
-    # nothing else a student hands in reaches a kernel or the grading child
-    others = sorted(p.name for p in folder.iterdir() if p != chosen and p.suffix != ".ipynb")
+    # only the notebook and the exchange's own records: nbgrader copies the release's
+    # provided files next to it, and nothing else a student hands in reaches a kernel
+    # or the grading child
+    work.mkdir(parents=True)
+    for name in EXCHANGE_FILES:
+        record = folder / name
+        if record.is_file() and not record.is_symlink() and record.stat().st_size <= 4096:
+            shutil.copyfile(record, work / name)
+    others = sorted(p.name for p in folder.iterdir() if p != chosen and p.suffix != ".ipynb"
+                    and p.name not in EXCHANGE_FILES)
     if others:
         report.note("extra_files", f"files not used for grading: {', '.join(others[:10])}")
-    work.mkdir(parents=True)
     nbformat.write(nb, work / f"{NOTEBOOK}.ipynb")

@@ -129,16 +129,6 @@ def test_03_student_b_hands_in_two_typical_mistakes(hub):
     assert submitted.returncode == 0, submitted.stderr
 
 
-# Since main's preflight keeps only the notebook in the working copy (8ab51fd), the
-# exchange's timestamp.txt and submission_secret.txt no longer reach autograded/ and
-# feedback/, and nbgrader's release_feedback fails on the missing timestamp.txt.  The
-# grader (course_grader/batch, not this to change) must carry both files over;
-# strict, so the marker has to go once it does.
-FEEDBACK_NEEDS_EXCHANGE_FILES = pytest.mark.xfail(
-    strict=True, reason="class grader drops timestamp.txt/submission_secret.txt (preflight)")
-
-
-@FEEDBACK_NEEDS_EXCHANGE_FILES
 def test_04_instructor_collects_grades_and_releases_feedback(hub, browser_page):
     page = browser_page
     log_in(page, hub, INSTRUCTOR)
@@ -189,7 +179,6 @@ def fetch_feedback(hub, page, user) -> str:
     return text
 
 
-@FEEDBACK_NEEDS_EXCHANGE_FILES
 @pytest.mark.parametrize("user, score", [(STUDENT_A, 30), (STUDENT_B, 18)])
 def test_05_students_fetch_feedback_with_score_and_diagnosis(hub, browser_page, user, score):
     text = fetch_feedback(hub, browser_page, user)
