@@ -32,3 +32,11 @@ def graded_sample_class(tmp_path_factory):
     nbgrader(course, "autograde", "initialization", "--force", quiet=True)
     nbgrader(course, "generate_feedback", "initialization", "--force", quiet=True)
     return course, submissions
+
+
+@pytest.fixture(scope="session")
+def chromium_context(tmp_path_factory):
+    """Debian's Chromium, shared by the browser and the hub tests (one per session)."""
+    from browser.chromium import open_context
+
+    yield from open_context(tmp_path_factory)

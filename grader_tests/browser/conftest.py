@@ -18,20 +18,7 @@ from .course_files import ROOT, copy_student_edition
 from .labserver import BackgroundCommand, running_lab
 
 WANTS_DEMO = pytest.StashKey[bool]()
-CHROMIUM = Path(os.environ.get("COURSE_CHROMIUM", "/usr/bin/chromium"))
-SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-    "--disable-dev-shm-usage",
-]
-VIEWPORT = {"width": 1400, "height": 1000}
-
+from .chromium import CHROMIUM, SCREENSHOTS  # noqa: E402,F401 - re-exported
 
 INSTRUCTOR_MODULE = "test_browser_instructor.py"
 
@@ -60,27 +47,6 @@ def pytest_runtest_makereport(item, call):
     report = yield
     setattr(item, f"report_{report.when}", report)
     return report
-
-
-@pytest.fixture(scope="session")
-def chromium_context(tmp_path_factory):
-    for stale in SCREENSHOTS.glob("FAILED-*.png"):  # left by an earlier run
-        stale.unlink()
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium package "
-                    "(apt-get install chromium) to run the browser tests")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    profile = tmp_path_factory.mktemp("chromium-profile")
-    with sync_api.sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(profile), executable_path=str(CHROMIUM), headless=True,
-            args=CHROMIUM_ARGS, viewport=VIEWPORT, device_scale_factor=1,
-            locale="en-US", timezone_id="UTC")
-        context.set_default_timeout(30_000)
-        try:
-            yield context
-        finally:
-            context.close()
 
 
 @pytest.fixture

@@ -23,7 +23,6 @@ from .hubserver import PROXY, running_hub
 HERE = Path(__file__).parent
 CHROMIUM = browser_fixtures.CHROMIUM
 save_screenshot = browser_fixtures.save_screenshot
-chromium_context = browser_fixtures.chromium_context  # the browser tests' Chromium, reused
 
 
 def pytest_collection_modifyitems(config, items):
