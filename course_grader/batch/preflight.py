@@ -21,6 +21,7 @@ from pathlib import Path
 import nbformat
 
 from ..assignment import ANSWER_CELLS, ASSIGNMENT, EXERCISES, NOTEBOOK
+from ..verdict.child import to_python
 from ..verdict.selfcontained import outside_names
 
 NBGRADER_KEYS = ("grade", "solution", "locked", "points", "task")
@@ -333,8 +334,11 @@ def preflight(course: Path, student: str, release, work_root: Path) -> Preflight
 
 
 def _self_contained(nb, release, report: Preflight) -> None:
-    setup = "\n".join(c.source for c in release.cells if graded_id(c) and _meta(c).get("locked")
-                      and not _meta(c).get("grade") and c.cell_type == "code")
+    # the setup cell as the grading child runs it: IPython syntax (%matplotlib) translated,
+    # or the whole cell fails to parse and every import in it looks missing
+    setup = to_python("\n".join(c.source for c in release.cells if graded_id(c)
+                                and _meta(c).get("locked") and not _meta(c).get("grade")
+                                and c.cell_type == "code"))
     for cell in nb.cells:
         for exercise, grade_id in ANSWER_CELLS.items():
             if graded_id(cell) != grade_id:

@@ -24,6 +24,9 @@ from .grading import GradingSetup, answers_of, default_uid, grade_answers, is_te
 from .inert import make_inert
 
 ENAME = "GradingCheckFailed"
+# reasons a grading set-up failed in this process: nbgrader turns any exception of a
+# preprocessor into "this student failed", so the class grader looks here to stop the class
+BROKEN: list[str] = []
 
 
 def verdict_outputs(verdict) -> list[NotebookNode]:
@@ -61,9 +64,13 @@ class TrustedVerdict(NbGraderPreprocessor):
         return ChildOptions(self.sandboxed, uid, limits, self.exercise_seconds)
 
     def preprocess(self, nb, resources):
-        setup = GradingSetup.from_source(_source_dir(self, resources),
-                                         resources["nbgrader"]["notebook"])
-        verdicts = grade_answers(setup, answers_of(nb), self.options())
+        try:
+            setup = GradingSetup.from_source(_source_dir(self, resources),
+                                             resources["nbgrader"]["notebook"])
+            verdicts = grade_answers(setup, answers_of(nb), self.options())
+        except GraderBroken as broken:
+            BROKEN.append(str(broken))
+            raise
         seen = set()
         for cell in nb.cells:
             if not is_test(cell):

@@ -1,0 +1,302 @@
+"""Grade one student from bytes: the self-contained task a worker runs.
+
+A task gets the submission's files (``Submission``) and the class's grading
+setup (``Bundle``: the source folder, the release, the assignment's
+definition from the gradebook, the course's nbgrader config, limits), and
+returns plain data (``Graded``): the result with scores, status, notes and
+diagnoses, the autograded notebook and the feedback HTML.  It needs no shared
+file system and never touches the course's gradebook: nbgrader's own
+``Autograde`` and ``GenerateFeedback`` converters run in this process (imported
+once per worker) against a private course folder and a private SQLite
+gradebook built from the definition, both thrown away afterwards.
+
+By default nothing runs in a kernel: the grade comes from the trusted verdict
+(a fresh sandboxed child that runs only the setup and answer cells), so the
+autograded notebook is the (repaired) submission with the verdict in its test
+cells.  ``full`` adds the sandboxed kernel run of every cell (``GuardedExecute``),
+for instructors who want the students' plots re-run in the feedback.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import os
+import shutil
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from traitlets.config import Config
+
+from .. import pipeline
+from ..verdict import preprocessor as verdict_steps
+from ..verdict.child import GraderBroken
+from . import gradebook_copy
+from .outcome import GRADED, StudentResult, failed, read_outcome
+from .preflight import Preflight, preflight
+from .sandbox import Limits
+from .slots import hold_slot
+
+EXECUTE_STEP = "course_grader.batch.execute.GuardedExecute"
+FEEDBACK_STEPS = [*pipeline.FEEDBACK_STEPS[:-1], "course_grader.batch.feedback.SanitizeFeedback",
+                  pipeline.FEEDBACK_STEPS[-1]]
+CANARY_SOLUTION = "canary-solution"
+CANARY_RELEASE = "canary-release"
+
+
+@dataclass
+class Submission:
+    student: str
+    content_hash: str
+    files: dict[str, bytes] = field(default_factory=dict)  # path in the folder -> bytes
+    links: dict[str, str] = field(default_factory=dict)  # path -> link target (never followed)
+
+
+@dataclass
+class Bundle:
+    """The class's grading setup, the same for every task of one batch."""
+
+    assignment: str
+    notebook: str
+    source_files: dict[str, bytes]  # source/<assignment>/: the master notebook and provided files
+    release: str  # the release notebook (JSON)
+    definition: dict  # gradebook_copy.export_definition
+    config: Config  # the course's nbgrader_config.py, as loaded
+    limits: Limits
+    sandbox: bool
+    full: bool
+    key: str  # digest of everything above
+    canaries: list[Submission] = field(default_factory=list)
+
+
+@dataclass
+class Graded:
+    result: dict  # StudentResult.to_dict()
+    notebook: str | None = None  # the autograded notebook (JSON)
+    feedback: str | None = None  # feedback HTML
+    where: str = ""  # the process that graded it (host:pid)
+
+
+def read_submission(folder: Path, student: str, content_hash: str) -> Submission:
+    """The submission folder as bytes; links are kept as links (preflight reports them)."""
+    sub = Submission(student, content_hash)
+    if not folder.is_dir():
+        return sub
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder).as_posix()
+        if ".ipynb_checkpoints" in path.parts:
+            continue
+        if path.is_symlink():
+            sub.links[rel] = os.readlink(path)
+        elif path.is_file():
+            sub.files[rel] = path.read_bytes()
+    return sub
+
+
+def _write_submission(sub: Submission, folder: Path) -> None:
+    folder.mkdir(parents=True)
+    for rel, data in sub.files.items():
+        target = (folder / rel).resolve()
+        if folder.resolve() not in target.parents:
+            continue  # a path that leaves the folder cannot come from a real folder listing
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    for rel, link in sub.links.items():
+        target = folder / rel
+        if folder.resolve() in target.parent.resolve().parents or \
+                target.parent.resolve() == folder.resolve():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.symlink_to(link)
+
+
+class _Base:
+    """What a worker prepares once per bundle: the source folder and the seeded gradebook."""
+
+    def __init__(self, bundle: Bundle):
+        self.root = Path(tempfile.mkdtemp(prefix="cg-bundle-"))
+        self.source = self.root / "source" / bundle.assignment
+        self.source.mkdir(parents=True)
+        for name, data in bundle.source_files.items():
+            (self.source / name).write_bytes(data)
+        self.gradebook = gradebook_copy.build(self.root / "gradebook.db", bundle.definition)
+        self.release = nbformat.reads(bundle.release, as_version=4)
+
+
+_BASES: dict[str, _Base] = {}
+_CANARIES_PASSED: set[str] = set()
+_LOCK = threading.Lock()
+
+
+def _base(bundle: Bundle) -> _Base:
+    with _LOCK:
+        if bundle.key not in _BASES:
+            _BASES[bundle.key] = _Base(bundle)
+        return _BASES[bundle.key]
+
+
+def _config(bundle: Bundle, course: Path, db_url: str, work: Path, slot: int,
+            events: Path) -> Config:
+    cfg = copy.deepcopy(bundle.config)
+    lim = bundle.limits
+    steps = [s for s in pipeline.AUTOGRADE_STEPS if bundle.full or s != EXECUTE_STEP]
+    cfg.merge(Config({
+        "CourseDirectory": {"root": str(course), "db_url": db_url,
+                            "submitted_directory": str(work)},
+        "Autograde": {"autograde_preprocessors": steps},
+        "OverwriteCells": {"add_missing_cells": True},
+        "Execute": {"timeout": lim.cell_timeout},
+        "GuardedExecute": {"notebook_timeout": lim.notebook_timeout,
+                           "sandboxed": bundle.sandbox, "events_path": str(events)},
+        "SandboxKernelManager": {"uid": pipeline.SANDBOX_UID + slot, "memory_mb": lim.memory_mb,
+                                 "cpu_seconds": lim.cpu_seconds, "processes": lim.processes,
+                                 "file_mb": lim.file_mb, "tmp_mb": lim.tmp_mb},
+        "TrustedVerdict": {"sandboxed": bundle.sandbox, "uid": pipeline.VERDICT_UID + 8 * slot,
+                           "memory_mb": lim.memory_mb, "processes": lim.processes},
+        "GenerateFeedback": {"preprocessors": FEEDBACK_STEPS},
+        "HTMLExporter": {"template_name": "feedback"},
+    }))
+    return cfg
+
+
+def _run_converter(cls, cfg: Config, assignment: str, student: str, log_path: Path) -> int:
+    """nbgrader's converter in this process; 0 on success, 1 when nbgrader gave up."""
+    from nbgrader.converters.base import NbGraderException
+    from nbgrader.coursedir import CourseDirectory
+
+    logger = logging.getLogger(f"course_grader.task.{threading.get_ident()}")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    handler = logging.FileHandler(log_path)
+    handler.setFormatter(logging.Formatter("[%(levelname)s] %(message)s"))
+    logger.addHandler(handler)
+    try:
+        coursedir = CourseDirectory(config=cfg, log=logger)
+        coursedir.assignment_id = assignment
+        coursedir.student_id = student
+        app = cls(coursedir=coursedir, config=cfg, log=logger)
+        app.force = True
+        app.start()
+        return 0
+    except NbGraderException:
+        return 1
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+
+
+def grade(bundle: Bundle, sub: Submission, check_canaries: bool = True) -> Graded:
+    """Grade one submission; raises GraderBroken when the grading set-up itself is broken."""
+    if check_canaries:
+        ensure_canaries(bundle)
+    with hold_slot() as slot:
+        return _grade(bundle, sub, slot)
+
+
+def _grade(bundle: Bundle, sub: Submission, slot: int) -> Graded:
+    from nbgrader.converters import Autograde, GenerateFeedback
+
+    base = _base(bundle)
+    where = f"{os.uname().nodename}:{os.getpid()}"
+    tmp = Path(tempfile.mkdtemp(prefix="cg-student-", dir=base.root))
+    try:
+        course = tmp / "course"
+        shutil.copytree(base.source, course / "source" / bundle.assignment)
+        _write_submission(sub, course / "submitted" / sub.student / bundle.assignment)
+        work = tmp / "work"
+        report = preflight(course, sub.student, base.release, work)
+        if report.failure:
+            return Graded(failed(report, report.failure).to_dict(), where=where)
+        db_url = gradebook_copy.fresh_copy(base.gradebook, tmp / "gradebook.db")
+        state = tmp / "state"
+        state.mkdir()
+        events, log = state / "events.json", state / "autograde.log"
+        cfg = _config(bundle, course, db_url, work, slot, events)
+        os.environ.pop("JPY_PARENT_PID", None)  # a sandboxed kernel must not watch us
+        verdict_steps.BROKEN.clear()
+        code = _run_converter(Autograde, cfg, bundle.assignment, sub.student, log)
+        if verdict_steps.BROKEN:  # the set-up failed, not the student: stop the class
+            raise GraderBroken(verdict_steps.BROKEN[-1])
+        result = read_outcome(db_url, course, sub.student, report, code, log, events)
+        nb_path = course / "autograded" / sub.student / bundle.assignment / \
+            f"{bundle.notebook}.ipynb"
+        graded = Graded(result.to_dict(), where=where)
+        if not result.scores:
+            return graded
+        graded.notebook = nb_path.read_text()
+        notes = state / "notes.json"
+        notes.write_text(json.dumps({
+            "student": sub.student, "content_hash": report.content_hash,
+            "findings": [f.__dict__ for f in report.findings], "db_url": db_url,
+            "course": str(course), "events": str(events)}))
+        cfg.merge(Config({"SanitizeFeedback": {"notes_path": str(notes)}}))
+        _run_converter(GenerateFeedback, cfg, bundle.assignment, sub.student,
+                       state / "feedback.log")
+        html = course / "feedback" / sub.student / bundle.assignment / f"{bundle.notebook}.html"
+        if html.exists():
+            graded.feedback = html.read_text()
+        else:
+            result.notes.append("feedback could not be generated")
+            graded.result = result.to_dict()
+        return graded
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# -- canaries: the set-up must give the solutions full marks and the release 0 --------
+
+def canary_submissions(source_nb: str, release_nb: str, notebook: str) -> list[Submission]:
+    """The release with the master notebook's solutions filled in, and the release untouched."""
+    source = nbformat.reads(source_nb, as_version=4)
+    solutions = {c.metadata["nbgrader"]["grade_id"]: c.source for c in source.cells
+                 if c.metadata.get("nbgrader", {}).get("solution")}
+    answered = nbformat.reads(release_nb, as_version=4)
+    for cell in answered.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if cell.metadata.get("nbgrader", {}).get("solution") and grade_id in solutions:
+            cell.source = solutions[grade_id]
+    name = f"{notebook}.ipynb"
+    return [Submission(CANARY_SOLUTION, "", {name: nbformat.writes(answered).encode()}),
+            Submission(CANARY_RELEASE, "", {name: release_nb.encode()})]
+
+
+def canary_problem(student: str, result: StudentResult) -> str | None:
+    """Why a canary's result shows a broken set-up (None: as expected)."""
+    if not result.gradable:
+        return f"{student} could not be graded: {result.status}"
+    if student == CANARY_SOLUTION and (result.score != result.max_score or
+                                       result.status != GRADED):
+        return (f"the master notebook's own solutions scored {result.score:g}/"
+                f"{result.max_score:g} ({result.status}; {'; '.join(result.diagnoses)[:300]})")
+    if student == CANARY_RELEASE and result.score != 0:
+        return f"the untouched release scored {result.score:g}, not 0"
+    return None
+
+
+def run_canaries(bundle: Bundle) -> str:
+    """Grade the canaries here; raises GraderBroken with the reason unless they come out right."""
+    for sub in bundle.canaries:
+        graded = grade(bundle, sub, check_canaries=False)
+        problem = canary_problem(sub.student, StudentResult.from_dict(graded.result))
+        if problem:
+            raise GraderBroken(f"canary on {graded.where}: {problem}")
+    return f"{os.uname().nodename}:{os.getpid()}"
+
+
+def ensure_canaries(bundle: Bundle) -> None:
+    """Once per process and bundle, before its first student."""
+    with _LOCK:
+        if bundle.key in _CANARIES_PASSED:
+            return
+    run_canaries(bundle)
+    with _LOCK:
+        _CANARIES_PASSED.add(bundle.key)
+
+
+def canaries_on_worker(bundle: Bundle) -> str:
+    """Dask task: the canaries on this worker (and remembered, so students skip them)."""
+    ensure_canaries(bundle)
+    return f"{os.uname().nodename}:{os.getpid()}"
