@@ -46,6 +46,12 @@ c.Autograde.autograde_preprocessors = AUTOGRADE_STEPS
 c.SandboxKernelManager.uid = SANDBOX_UID  # only used when grading as root
 c.TrustedVerdict.uid = VERDICT_UID  # first of one uid per exercise
 
+# The class grader (python -m course_grader grade) decides every grade from the
+# trusted verdict without running the notebook; True also runs every cell in a
+# sandboxed kernel (as --full does), so the students' plots are re-run in the
+# feedback.  Grades are the same either way.
+c.ClassGrader.run_every_cell = False
+
 # Feedback must not show hidden test source, nor anything executable.
 c.GenerateFeedback.preprocessors = FEEDBACK_STEPS
 

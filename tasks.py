@@ -8,7 +8,7 @@
     python3 tasks.py release  regenerate notebooks/ from source/
     python3 tasks.py lint     ruff over the repository
     python3 tasks.py bench    print the training benchmark
-    python3 tasks.py grade    grade submitted/ with the sandboxed batch grader
+    python3 tasks.py grade [ASSIGNMENT] [options]   grade submitted/ with the class grader
     python3 tasks.py export-lms  canvas-grades.csv and moodle-grades.csv from the gradebook
 
 It creates a virtual environment in .venv (so nothing is installed into the
@@ -122,7 +122,10 @@ def main(argv: list[str]) -> int:
     if task == "bench":
         return in_venv(PY, "benchmarks/run_benchmarks.py", *rest)
     if task == "grade":
-        return in_venv(PY, "-m", "course_grader", "grade", "initialization", *rest)
+        if not rest or rest[0].startswith("-"):  # the course's only assignment
+            rest = [*sorted(p.name for p in (ROOT / "source").iterdir() if p.is_dir())[:1],
+                    *rest]
+        return in_venv(PY, "-m", "course_grader", "grade", *rest)
     if task == "export-lms":
         return in_venv(PY, "-m", "course_grader", "export-lms", "initialization", *rest)
     print(f"unknown task {task!r}\n{__doc__}", file=sys.stderr)

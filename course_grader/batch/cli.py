@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..assignment import ASSIGNMENT, COURSE_ROOT
+from ..assignment import COURSE_ROOT
 from .sandbox import Limits
 
 DESCRIPTION = """Grade every submission in submitted/: preflight, then real nbgrader
@@ -17,7 +17,7 @@ Re-running grades only new or changed submissions (use --force for all)."""
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     d = Limits()
-    parser.add_argument("assignment", choices=[ASSIGNMENT])
+    parser.add_argument("assignment", help="the assignment to grade (its name in source/)")
     parser.add_argument("--course", default=str(COURSE_ROOT),
                         help="course folder (default: this repository)")
     parser.add_argument("--workers", type=int, default=0,
@@ -42,6 +42,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--processes", type=int, default=d.processes,
                         help=f"process/thread cap per kernel (default {d.processes})")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--full", action="store_true",
+                        help="also run every cell in a sandboxed kernel (the students' plots "
+                             "re-run in the feedback); grades are the same either way")
+    parser.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                        help="grade on an existing Dask cluster (default: a local cluster "
+                             "of --workers processes started and stopped here)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -52,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
                     notebook_timeout=args.notebook_timeout)
     students = [s.strip() for s in args.students.split(",") if s.strip()] \
         if args.students else None
-    options = Options(Path(args.course), workers=args.workers, db_url=args.db_url,
+    options = Options(Path(args.course), assignment=args.assignment, full=args.full,
+                      scheduler=args.scheduler, workers=args.workers, db_url=args.db_url,
                       force=args.force, sandbox=not args.no_sandbox, students=students,
                       limits=limits, progress=not args.no_progress)
     try:

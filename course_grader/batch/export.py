@@ -9,33 +9,34 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from ..assignment import EXERCISES, MAX_SCORE
-from .outcome import StudentResult
+from .outcome import Assignment, StudentResult
 
-COLUMNS = ["student", *EXERCISES, "total", "max", "status", "notes"]
+
+def columns(spec: Assignment) -> list[str]:
+    return ["student", *spec.exercises, "total", "max", "status", "notes"]
 
 
 def _points(value) -> str:
     return "" if value is None else f"{value:g}"
 
 
-def row(result: StudentResult) -> dict:
+def row(result: StudentResult, spec: Assignment) -> dict:
     graded = result.gradable
-    out = {"student": result.student, "max": f"{MAX_SCORE:g}", "status": result.status,
+    out = {"student": result.student, "max": f"{spec.max_score:g}", "status": result.status,
            "notes": " | ".join(result.notes + [f["message"] for f in result.findings])}
-    for exercise in EXERCISES:
+    for exercise in spec.exercises:
         out[exercise] = _points(result.exercises.get(exercise)) if graded else ""
     out["total"] = _points(result.score) if graded else ""
     return out
 
 
-def write_csv(results: list[StudentResult], path: Path) -> Path:
+def write_csv(results: list[StudentResult], spec: Assignment, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     with open(tmp, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=COLUMNS)
+        writer = csv.DictWriter(fh, fieldnames=columns(spec))
         writer.writeheader()
         for result in sorted(results, key=lambda r: r.student):
-            writer.writerow(row(result))
+            writer.writerow(row(result, spec))
     tmp.replace(path)
     return path

@@ -65,16 +65,20 @@ class SanitizeFeedback(NbGraderPreprocessor):
     def _note(self) -> str:
         if not self.notes_path or not Path(self.notes_path).exists():
             return ""
-        from .outcome import read_outcome
+        from .outcome import Assignment, read_outcome
         from .preflight import Finding, Preflight
 
         data = json.loads(Path(self.notes_path).read_text())
+        spec = Assignment.from_dict(data["assignment"])
         report = Preflight(data["student"], data["content_hash"],
                            [Finding(**f) for f in data["findings"]])
         # the same reading of the run that the batch's table and CSV make
-        result = read_outcome(data["db_url"], Path(data["course"]), data["student"], report,
-                              0, Path(self.notes_path), Path(data["events"]))
+        result = read_outcome(spec, data["db_url"], Path(data["course"]), data["student"],
+                              report, 0, Path(self.notes_path), Path(data["events"]))
         lines = [f"**Grading status: {result.status}**", ""]
+        if result.gradable:
+            lines += [f"- {exercise}: {points:g} / {spec.exercise_max(exercise):g} points"
+                      for exercise, points in result.exercises.items()]
         lines += [f"- {note}" for note in result.notes]
         lines += [f"- {finding.message}" for finding in report.findings]
         return "\n".join(lines)

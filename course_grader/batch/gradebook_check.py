@@ -12,7 +12,7 @@ from __future__ import annotations
 from nbgrader.api import Gradebook, MissingEntry
 from sqlalchemy import create_engine, text
 
-from ..assignment import ASSIGNMENT, EXERCISES, NOTEBOOK
+from .outcome import Assignment
 
 
 def driver_url(url: str) -> str:
@@ -24,27 +24,28 @@ def driver_url(url: str) -> str:
     return url
 
 
-EXPECTED = {cell: float(points) for _, cells in EXERCISES.values() for cell, points in cells}
-
-
-def snapshot(db_url: str) -> dict[str, dict[str, float]]:
+def snapshot(db_url: str, spec: Assignment) -> dict[str, dict[str, float]]:
     """student -> {grade_id: score} for every submission of the assignment."""
     out: dict[str, dict[str, float]] = {}
     with Gradebook(db_url) as gb:
         try:
-            assignment = gb.find_assignment(ASSIGNMENT)
+            assignment = gb.find_assignment(spec.name)
         except MissingEntry:
             return out
         for submission in assignment.submissions:
             for nb in submission.notebooks:
-                if nb.name == NOTEBOOK:
+                if nb.name == spec.notebook:
                     out[submission.student.id] = {g.name: float(g.score or 0.0)
                                                   for g in nb.grades}
     return out
 
 
-def check(db_url: str, expected_rows: dict[str, dict[str, float]]) -> list[str]:
-    """Problems found (empty list: the gradebook is sound)."""
+def check(db_url: str, spec: Assignment, expected_rows: dict[str, dict[str, float]]) -> list[str]:
+    """Problems found (empty list: the gradebook is sound).
+
+    ``spec.cells`` was read from this gradebook when the batch started, so a
+    difference means the assignment changed under the batch."""
+    expected = spec.cells
     problems = []
     if db_url.startswith("sqlite"):
         engine = create_engine(db_url)
@@ -55,20 +56,20 @@ def check(db_url: str, expected_rows: dict[str, dict[str, float]]) -> list[str]:
             problems.append(f"SQLite integrity_check: {verdict}")
     with Gradebook(db_url) as gb:
         try:
-            assignment = gb.find_assignment(ASSIGNMENT)
+            assignment = gb.find_assignment(spec.name)
         except MissingEntry:
-            return problems + [f"assignment {ASSIGNMENT!r} is not in the gradebook"]
+            return problems + [f"assignment {spec.name!r} is not in the gradebook"]
         cells = {c.name: float(c.max_score) for nb in assignment.notebooks
-                 for c in nb.grade_cells}
-        if cells != EXPECTED:
-            problems.append(f"graded cells in the gradebook {cells} differ from {EXPECTED}")
-    rows = snapshot(db_url)
+                 for c in nb.grade_cells if nb.name == spec.notebook}
+        if cells != expected:
+            problems.append(f"graded cells in the gradebook {cells} differ from {expected}")
+    rows = snapshot(db_url, spec)
     for student, grades in rows.items():
-        if set(grades) != set(EXPECTED):
+        if set(grades) != set(expected):
             problems.append(f"{student}: graded cells {sorted(grades)}")
         for cell, score in grades.items():
-            if not 0.0 <= score <= EXPECTED.get(cell, 0.0):
-                problems.append(f"{student}: {cell} scored {score} of {EXPECTED.get(cell)}")
+            if not 0.0 <= score <= expected.get(cell, 0.0):
+                problems.append(f"{student}: {cell} scored {score} of {expected.get(cell)}")
     for student, grades in expected_rows.items():
         if rows.get(student) != grades:
             problems.append(f"{student}: gradebook rows changed after the student's own run "

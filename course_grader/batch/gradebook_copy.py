@@ -49,8 +49,8 @@ def graded_cells(definition: dict, notebook: str) -> dict[str, float]:
     """grade_id -> max points of every graded cell of ``notebook``."""
     for nb in definition["notebooks"]:
         if nb["name"] == notebook:
-            cells = nb["grade_cells"] + nb["task_cells"]
-            return {c["name"]: c["max_score"] for c in sorted(cells, key=lambda c: c["name"])}
+            return {c["name"]: c["max_score"]
+                    for c in sorted(nb["grade_cells"], key=lambda c: c["name"])}
     raise NotInGradebook(f"{definition['name']}/{notebook}")
 
 

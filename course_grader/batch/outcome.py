@@ -10,7 +10,6 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
-from ..assignment import ASSIGNMENT, EXERCISES, MAX_SCORE, NOTEBOOK
 from .preflight import Preflight
 
 GRADED = "graded"
@@ -22,7 +21,43 @@ DIED = "kernel died"
 FAILED = "failed"  # always written as "failed: <reason>"
 
 DIAGNOSIS = re.compile(r"\[diagnosis: ([\w.]+)\]")
-TEST_CELLS = [cell for _, cells in EXERCISES.values() for cell, _ in cells]
+
+
+@dataclass
+class Assignment:
+    """What the class grader knows of an assignment, read from the gradebook and the
+    verdict's grading setup (``of``): never from constants of one course."""
+
+    name: str
+    notebook: str
+    cells: dict  # graded cell -> max points, as nbgrader recorded them
+    exercises: dict  # exercise -> its graded cells, in notebook order
+
+    @property
+    def max_score(self) -> float:
+        return float(sum(self.cells.values()))
+
+    def exercise_max(self, exercise: str) -> float:
+        return float(sum(self.cells[c] for c in self.exercises[exercise]))
+
+    @classmethod
+    def of(cls, bundle, source_dir: Path) -> Assignment:
+        from ..verdict.grading import GradingSetup
+        from .gradebook_copy import graded_cells
+
+        cells = graded_cells(bundle.definition, bundle.notebook)
+        tests = GradingSetup.from_source(source_dir, bundle.notebook).tests
+        exercises: dict[str, list[str]] = {}
+        release = nbformat.reads(bundle.release, as_version=4)
+        order = [c.metadata.get("nbgrader", {}).get("grade_id") for c in release.cells]
+        for cell in sorted(cells, key=lambda c: order.index(c) if c in order else len(order)):
+            # a graded cell the verdict does not group is an exercise of its own
+            exercises.setdefault(tests[cell][0] if cell in tests else cell, []).append(cell)
+        return cls(bundle.assignment, bundle.notebook, cells, exercises)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Assignment:
+        return cls(**data)
 
 
 @dataclass
@@ -31,7 +66,7 @@ class StudentResult:
     status: str
     content_hash: str = ""
     score: float | None = None
-    max_score: float = float(MAX_SCORE)
+    max_score: float = 0.0
     scores: dict = field(default_factory=dict)  # grade_id -> points
     exercises: dict = field(default_factory=dict)  # exercise -> points (None if ungraded)
     notes: list = field(default_factory=list)
@@ -53,17 +88,24 @@ class StudentResult:
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
 
-def failed(report: Preflight, reason: str) -> StudentResult:
+def failed(spec: Assignment, report: Preflight, reason: str) -> StudentResult:
     return StudentResult(report.student, f"{FAILED}: {reason}", report.content_hash,
+                         max_score=spec.max_score,
                          findings=[f.__dict__ for f in report.findings],
-                         exercises={ex: None for ex in EXERCISES})
+                         exercises={ex: None for ex in spec.exercises})
 
 
-def gradebook_scores(db_url: str, student: str) -> dict[str, tuple[float, bool]] | None:
+def failed_before_grading(spec: Assignment, student: str, content_hash: str,
+                          reason: str) -> StudentResult:
+    return failed(spec, Preflight(student, content_hash), reason)
+
+
+def gradebook_scores(db_url: str, spec: Assignment,
+                     student: str) -> dict[str, tuple[float, bool]] | None:
     """grade_id -> (score, needs manual grade) for ``student``, None if not graded."""
     with Gradebook(db_url) as gb:
         try:
-            nb = gb.find_submission_notebook(NOTEBOOK, ASSIGNMENT, student)
+            nb = gb.find_submission_notebook(spec.notebook, spec.name, student)
         except MissingEntry:
             return None
         return {g.name: (float(g.score or 0.0), bool(g.needs_manual_grade)) for g in nb.grades}
@@ -75,8 +117,9 @@ def _last_error_line(log: Path) -> str:
     return lines[-1][-200:] if lines else "see the autograde log"
 
 
-def _cell_errors(course: Path, student: str) -> dict[str, list[tuple[str, str]]]:
-    path = course / "autograded" / student / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
+def _cell_errors(spec: Assignment, course: Path,
+                 student: str) -> dict[str, list[tuple[str, str]]]:
+    path = course / "autograded" / student / spec.name / f"{spec.notebook}.ipynb"
     found: dict[str, list[tuple[str, str]]] = {}
     if not path.exists():
         return found
@@ -95,30 +138,31 @@ def _first_sentence(ename: str, evalue: str) -> str:
     return f"{ename}: {text.split('. ')[0][:90]}"
 
 
-def read_outcome(db_url: str, course: Path, student: str, report: Preflight, code: int | None,
-                 log: Path, events_path: Path) -> StudentResult:
+def read_outcome(spec: Assignment, db_url: str, course: Path, student: str, report: Preflight,
+                 code: int | None, log: Path, events_path: Path) -> StudentResult:
     """Turn the autograde run's exit, events, gradebook rows and outputs into a result."""
     if code is None:
-        result = failed(report, "")
+        result = failed(spec, report, "")
         result.status = TIMED_OUT
         result.notes.append("nbgrader did not finish within its hard wall-clock limit and "
                             "was stopped; no grades recorded")
         return result
     if code != 0:
-        return failed(report, f"nbgrader autograde exited with {code} ({_last_error_line(log)})")
-    rows = gradebook_scores(db_url, student)
+        return failed(spec, report,
+                      f"nbgrader autograde exited with {code} ({_last_error_line(log)})")
+    rows = gradebook_scores(db_url, spec, student)
     if rows is None:
-        return failed(report, "no grades in the gradebook after autograde")
+        return failed(spec, report, "no grades in the gradebook after autograde")
     events = json.loads(events_path.read_text())["events"] if events_path.exists() else []
-    errors = _cell_errors(course, student)
-    result = StudentResult(student, GRADED, report.content_hash,
+    errors = _cell_errors(spec, course, student)
+    result = StudentResult(student, GRADED, report.content_hash, max_score=spec.max_score,
                            findings=[f.__dict__ for f in report.findings])
     result.scores = {gid: score for gid, (score, _) in sorted(rows.items())}
     result.score = float(sum(result.scores.values()))
-    for exercise, (_, cells) in EXERCISES.items():
-        result.exercises[exercise] = float(sum(result.scores.get(c, 0.0) for c, _ in cells))
+    for exercise, cells in spec.exercises.items():
+        result.exercises[exercise] = float(sum(result.scores.get(c, 0.0) for c in cells))
     for grade_id, errs in errors.items():
-        if grade_id in TEST_CELLS:
+        if grade_id in spec.cells:
             result.errors[grade_id] = "; ".join(f"{e}: {v}" for e, v in errs)[:500]
             codes = [m.group(1) for _, v in errs for m in DIAGNOSIS.finditer(v)]
             # test cells hold only the trusted verdict's output (TrustedVerdict)

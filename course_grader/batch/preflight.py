@@ -20,9 +20,8 @@ from pathlib import Path
 
 import nbformat
 
-from ..assignment import ANSWER_CELLS, ASSIGNMENT, EXERCISES, NOTEBOOK
 from ..verdict.child import to_python
-from ..verdict.selfcontained import outside_names
+from ..verdict.selfcontained import defined_functions, outside_names
 
 NBGRADER_KEYS = ("grade", "solution", "locked", "points", "task")
 # written by nbgrader's exchange on submit: the submission time (late penalties, the
@@ -282,9 +281,9 @@ def _parse(path: Path, report: Preflight):
     return nb
 
 
-def _pick_notebook(folder: Path, release, report: Preflight) -> Path | None:
+def _pick_notebook(folder: Path, release, report: Preflight, notebook: str) -> Path | None:
     notebooks = sorted(p for p in folder.glob("*.ipynb") if p.is_file() and not p.is_symlink())
-    wanted = folder / f"{NOTEBOOK}.ipynb"
+    wanted = folder / f"{notebook}.ipynb"
     if wanted in notebooks:
         chosen = wanted
     else:
@@ -299,35 +298,36 @@ def _pick_notebook(folder: Path, release, report: Preflight) -> Path | None:
             if ids & release_ids:
                 candidates.append(path)
         if not notebooks:
-            report.failure = f"no notebook in the submission (expected {NOTEBOOK}.ipynb)"
+            report.failure = f"no notebook in the submission (expected {notebook}.ipynb)"
             return None
         if len(candidates) != 1:
             names = ", ".join(p.name for p in notebooks)
-            report.failure = (f"{NOTEBOOK}.ipynb is missing and no single other notebook is "
+            report.failure = (f"{notebook}.ipynb is missing and no single other notebook is "
                               f"this assignment (found: {names})")
             return None
         chosen = candidates[0]
         report.note("renamed", f"notebook was named {chosen.name!r}; graded it as "
-                    f"{NOTEBOOK}.ipynb", True)
+                    f"{notebook}.ipynb", True)
     extra = [p.name for p in notebooks if p != chosen]
     if extra:
         report.note("extra_notebooks", f"extra notebooks not graded: {', '.join(extra)}")
     return chosen
 
 
-def preflight(course: Path, student: str, release, work_root: Path) -> Preflight:
-    """Check ``submitted/<student>`` and write the working copy nbgrader will grade.
+def preflight(course: Path, student: str, release, work_root: Path, assignment: str,
+              notebook: str) -> Preflight:
+    """Check ``submitted/<student>/<assignment>``; write the working copy nbgrader will grade.
 
     Never raises: whatever goes wrong with one submission is that student's
     ``failure``, so the rest of the class is still graded.
     """
-    folder = course / "submitted" / student / ASSIGNMENT
+    folder = course / "submitted" / student / assignment
     try:
         report = Preflight(student, submission_hash(folder))
     except OSError as error:
         return Preflight(student, "unreadable", failure=f"cannot read the submission ({error})")
     try:
-        _preflight(folder, release, work_root / student / ASSIGNMENT, report)
+        _preflight(folder, release, work_root / student / assignment, report, notebook)
     except Exception as error:  # a submission we did not foresee: report it, grade the rest
         report.failure = f"preflight could not handle this submission ({error!r:.200})"
     return report
@@ -340,10 +340,10 @@ def _self_contained(nb, release, report: Preflight) -> None:
                                 and _meta(c).get("locked") and not _meta(c).get("grade")
                                 and c.cell_type == "code"))
     for cell in nb.cells:
-        for exercise, grade_id in ANSWER_CELLS.items():
-            if graded_id(cell) != grade_id:
-                continue
-            function = EXERCISES[exercise][0]
+        if cell.cell_type != "code" or not _meta(cell).get("solution") or not graded_id(cell):
+            continue
+        # every function the answer cell defines runs alone at grading
+        for function in defined_functions(cell.source):
             names = outside_names(cell.source, function, setup)
             if names:
                 report.note("outside_names", f"{function} uses {', '.join(names)}, defined "
@@ -351,16 +351,16 @@ def _self_contained(nb, release, report: Preflight) -> None:
                             "the setup cell's imports, so it will fail there")
 
 
-def _preflight(folder: Path, release, work: Path, report: Preflight) -> None:
+def _preflight(folder: Path, release, work: Path, report: Preflight, notebook: str) -> None:
     if work.exists():
         shutil.rmtree(work)
     if not folder.is_dir():
-        report.failure = f"no {ASSIGNMENT}/ folder in submitted/{report.student}"
+        report.failure = f"no {folder.name}/ folder in submitted/{report.student}"
         return
     links = [p.name for p in folder.rglob("*") if p.is_symlink()]
     if links:
         report.note("links", f"symbolic links ignored: {', '.join(sorted(links))}")
-    chosen = _pick_notebook(folder, release, report)
+    chosen = _pick_notebook(folder, release, report, notebook)
     if chosen is None:
         return
     nb = _parse(chosen, report)
@@ -380,4 +380,4 @@ def _preflight(folder: Path, release, work: Path, report: Preflight) -> None:
                     and p.name not in EXCHANGE_FILES)
     if others:
         report.note("extra_files", f"files not used for grading: {', '.join(others[:10])}")
-    nbformat.write(nb, work / f"{NOTEBOOK}.ipynb")
+    nbformat.write(nb, work / f"{notebook}.ipynb")

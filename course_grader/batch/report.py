@@ -5,28 +5,27 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from ..assignment import EXERCISES, MAX_SCORE, exercise_max
 from ..scores import format_table
-from .outcome import StudentResult
+from .outcome import Assignment, StudentResult
 
 
-def table(results: list[StudentResult]) -> str:
+def table(results: list[StudentResult], spec: Assignment) -> str:
     rows = []
     for r in sorted(results, key=lambda r: r.student):
         row = {"student": r.student, "status": r.status,
-               "score": f"{r.score:g}/{MAX_SCORE}" if r.gradable else "-"}
-        for exercise in EXERCISES:
+               "score": f"{r.score:g}/{spec.max_score:g}" if r.gradable else "-"}
+        for exercise in spec.exercises:
             value = r.exercises.get(exercise)
             row[exercise] = f"{value:g}" if r.gradable and value is not None else "-"
         rows.append(row)
-    return format_table(rows, ["student", "score", *EXERCISES, "status"])
+    return format_table(rows, ["student", "score", *spec.exercises, "status"])
 
 
-def pass_rates(results: list[StudentResult]) -> dict[str, tuple[int, int]]:
+def pass_rates(results: list[StudentResult], spec: Assignment) -> dict[str, tuple[int, int]]:
     """exercise -> (students with full points, students graded)."""
     graded = [r for r in results if r.gradable]
-    return {ex: (sum(1 for r in graded if r.exercises.get(ex) == exercise_max(ex)), len(graded))
-            for ex in EXERCISES}
+    return {ex: (sum(1 for r in graded if r.exercises.get(ex) == spec.exercise_max(ex)),
+                 len(graded)) for ex in spec.exercises}
 
 
 def common_mistakes(results: list[StudentResult], top: int = 8) -> list[tuple[str, int]]:
@@ -35,9 +34,9 @@ def common_mistakes(results: list[StudentResult], top: int = 8) -> list[tuple[st
     return counts.most_common(top)
 
 
-def summary(results: list[StudentResult]) -> str:
-    lines = [table(results), "", "Per-exercise pass rate (full points):"]
-    for exercise, (passed, graded) in pass_rates(results).items():
+def summary(results: list[StudentResult], spec: Assignment) -> str:
+    lines = [table(results, spec), "", "Per-exercise pass rate (full points):"]
+    for exercise, (passed, graded) in pass_rates(results, spec).items():
         share = f"{passed / graded:.0%}" if graded else "-"
         lines.append(f"  {exercise:<8} {passed}/{graded}  {share}")
     mistakes = common_mistakes(results)
@@ -48,7 +47,7 @@ def summary(results: list[StudentResult]) -> str:
     return "\n".join(lines)
 
 
-def plot_scores(results: list[StudentResult], path: Path) -> Path:
+def plot_scores(results: list[StudentResult], spec: Assignment, path: Path) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -57,13 +56,14 @@ def plot_scores(results: list[StudentResult], path: Path) -> Path:
     scores = [r.score for r in results if r.gradable]
     ungraded = len(results) - len(scores)
     fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
-    bins = list(range(0, int(MAX_SCORE) + 3, 2))
+    top = spec.max_score
+    bins = list(range(0, int(top) + 3, max(1, int(top) // 15)))
     ax.hist(scores, bins=bins, color="#3b75af", edgecolor="white")
-    ax.set_xlabel(f"score (of {MAX_SCORE})")
+    ax.set_xlabel(f"score (of {top:g})")
     ax.set_ylabel("students")
     ax.set_title(f"Score distribution: {len(scores)} graded"
                  + (f", {ungraded} not gradable" if ungraded else ""))
-    ax.set_xlim(0, MAX_SCORE + 2)
+    ax.set_xlim(0, top + 2)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)

@@ -1,32 +1,31 @@
-"""Run a whole class: preflight all, grade the new or changed ones in parallel, report.
+"""Run a whole class: canaries, then every new or changed submission on Dask, then reports.
 
-Every finished student's result is written to ``build/batch/<assignment>/results``
-at once, keyed by a digest of the submission and of the grading setup, so a
-re-run skips what is already graded and an interrupted run resumes.
+The coordinator (this process) reads the course: the grading setup
+(``bundle.py``) and each submission's bytes.  Workers grade (``task.py``) and
+hand back plain data; only this process writes the gradebook, ``autograded/``,
+``feedback/``, the saved results and the reports.  Every finished student's
+result is saved in ``build/batch/<assignment>/results`` at once, keyed by a
+digest of the submission and of the grading setup, so a re-run skips what is
+already graded and an interrupted run resumes.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import queue
 import signal
 import sys
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
-from nbgrader.api import Gradebook, MissingEntry
 from tqdm import tqdm
 
-from ..assignment import ASSIGNMENT, NOTEBOOK
-from . import export, gradebook_check, report
-from .outcome import StudentResult, failed, gradebook_scores
-from .preflight import Preflight, preflight
+from ..verdict.child import GraderBroken
+from . import export, gradebook_check, record, report, task
+from .bundle import SetupError, make_bundle
+from .engine import Engine
+from .outcome import Assignment, StudentResult, failed_before_grading, gradebook_scores
+from .preflight import submission_hash
 from .sandbox import Limits, refuse_without_bwrap
-from .worker import Context, Processes, grade_one
 
 
 class Refusal(Exception):
@@ -36,13 +35,16 @@ class Refusal(Exception):
 @dataclass
 class Options:
     course: Path
-    workers: int = 0  # 0: one per core
+    assignment: str | None = None  # None: the course's only assignment in source/
+    workers: int = 0  # local worker processes; 0: one per core
     db_url: str | None = None
     force: bool = False
     sandbox: bool = True
     students: list[str] | None = None
     limits: Limits = field(default_factory=Limits)
     progress: bool = True
+    full: bool = False  # run every cell in a sandboxed kernel, not only the verdict
+    scheduler: str | None = None  # tcp://host:port of an existing Dask cluster
 
 
 @dataclass
@@ -58,11 +60,10 @@ class Batch:
 
 def configured_db_url(course: Path) -> str:
     """The gradebook URL the course's nbgrader_config.py chooses."""
-    from traitlets.config.loader import PyFileConfigLoader
+    from .bundle import course_config
 
     try:
-        config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
-        url = config.CourseDirectory.get("db_url")
+        url = course_config(course).CourseDirectory.get("db_url")
         if isinstance(url, str) and url:
             return url
     except Exception:  # no or broken config: nbgrader's own default below
@@ -70,14 +71,22 @@ def configured_db_url(course: Path) -> str:
     return f"sqlite:///{course / 'gradebook.db'}"
 
 
-def grading_key(course: Path, ctx: Context) -> str:
-    """Changes whenever a new grading run would give different results."""
-    digest = hashlib.sha256()
-    for path in sorted((course / "source" / ASSIGNMENT).rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts:
-            digest.update(path.name.encode() + path.read_bytes())
-    digest.update(json.dumps([asdict(ctx.limits), ctx.sandbox, ctx.db_url]).encode())
-    return digest.hexdigest()[:16]
+def _config_full(course: Path) -> bool:
+    """``c.ClassGrader.run_every_cell`` of the course's nbgrader_config.py."""
+    from .bundle import course_config
+
+    try:
+        return bool(course_config(course).ClassGrader.get("run_every_cell", False))
+    except Exception:  # no or broken config: the default, verdict only
+        return False
+
+
+def only_assignment(course: Path) -> str:
+    found = sorted(p.name for p in (course / "source").iterdir() if p.is_dir()) \
+        if (course / "source").is_dir() else []
+    if len(found) != 1:
+        raise Refusal(f"name the assignment to grade (found in source/: {', '.join(found)})")
+    return found[0]
 
 
 def _load_saved(path: Path, key: str, content_hash: str) -> StudentResult | None:
@@ -108,38 +117,23 @@ def _students(course: Path, wanted: list[str] | None) -> list[str]:
     return [s for s in found if s in set(wanted)]
 
 
-def _check_ready(course: Path, db_url: str) -> nbformat.NotebookNode:
-    release = course / "release" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
-    if not release.exists():
-        raise Refusal(f"{release} is missing: generate the assignment first "
-                      "(python -m course_grader release, or nbgrader generate_assignment)")
-    with Gradebook(db_url) as gb:
-        try:
-            gb.find_assignment(ASSIGNMENT)
-        except MissingEntry:
-            raise Refusal(f"assignment {ASSIGNMENT!r} is not in the gradebook {db_url}: run "
-                          "nbgrader generate_assignment against this gradebook first") from None
-    return nbformat.read(release, as_version=4)
-
-
-def _print_preflight(reports: list[Preflight], out) -> None:
-    print(f"Preflight of {len(reports)} submissions:", file=out)
-    quiet = True
-    for rep in reports:
-        if rep.failure or rep.findings:
-            quiet = False
-            print(f"  {rep.student}:", file=out)
-            if rep.failure:
-                print(f"    cannot grade: {rep.failure}", file=out)
-            for finding in rep.findings:
-                mark = "repaired" if finding.repaired else "note"
-                print(f"    {mark}: {finding.message}", file=out)
-    if quiet:
+def _print_findings(results: list[StudentResult], out) -> None:
+    noted = [r for r in results if r.findings or not r.gradable]
+    print(f"Preflight of {len(results)} submissions:", file=out)
+    for r in noted:
+        print(f"  {r.student}:", file=out)
+        if not r.gradable:
+            print(f"    {r.status}", file=out)
+        for finding in r.findings:
+            mark = "repaired" if finding.get("repaired") else "note"
+            print(f"    {mark}: {finding['message']}", file=out)
+    if not noted:
         print("  nothing to report", file=out)
 
 
 def run_batch(opts: Options, out=sys.stdout) -> Batch:
     course = opts.course.resolve()
+    assignment = opts.assignment or only_assignment(course)
     if opts.sandbox:
         message = refuse_without_bwrap()
         if message:
@@ -150,96 +144,124 @@ def run_batch(opts: Options, out=sys.stdout) -> Batch:
               file=sys.stderr)
     override = gradebook_check.driver_url(opts.db_url) if opts.db_url else None
     db_url = override or gradebook_check.driver_url(configured_db_url(course))
-    ctx = Context(course, db_url, override, opts.sandbox, opts.limits)
-    release = _check_ready(course, db_url)
+    full = opts.full or _config_full(course)
+    try:
+        bundle = make_bundle(course, assignment, db_url, opts.limits, opts.sandbox, full)
+    except SetupError as error:
+        raise Refusal(str(error)) from None
+    spec = Assignment.of(bundle, course / "source" / assignment)
     students = _students(course, opts.students)
-    key = grading_key(course, ctx)
+    state = course / "build" / "batch" / assignment
+    key = f"{bundle.key}-{_digest(db_url)}"
 
-    reports = [preflight(course, s, release, ctx.work_root) for s in students]
-    _print_preflight(reports, out)
-    before = gradebook_check.snapshot(db_url)
+    # a broken set-up must fail here, before anyone is graded (task.run_canaries)
+    print("Canaries (the master notebook's solutions, the untouched release) on the "
+          "coordinator ...", file=out, flush=True)
+    try:
+        task.run_canaries(bundle)
+    except GraderBroken as broken:
+        raise Refusal(f"the grading set-up is broken, nobody was graded: {broken}") from None
+
     results: dict[str, StudentResult] = {}
+    before = gradebook_check.snapshot(db_url, spec)
     expected_rows: dict[str, dict] = {}
     todo, reused = [], []
-    for rep in reports:
-        saved = None if opts.force else _load_saved(ctx.path("results", rep.student, ".json"),
-                                                    key, rep.content_hash)
+    hashes = {}
+    for student in students:
+        folder = course / "submitted" / student / assignment
+        hashes[student] = submission_hash(folder)
+        saved = None if opts.force else _load_saved(state / "results" / f"{student}.json",
+                                                    key, hashes[student])
         if saved is not None:
-            results[rep.student] = saved
-            reused.append(rep.student)
-            if rep.student in before:
-                expected_rows[rep.student] = before[rep.student]
-        elif rep.failure:
-            results[rep.student] = failed(rep, rep.failure)
-            _save(ctx.path("results", rep.student, ".json"), key, results[rep.student])
-            if rep.student in before:
-                expected_rows[rep.student] = before[rep.student]
+            results[student] = saved
+            reused.append(student)
+            if student in before:
+                expected_rows[student] = before[student]
         else:
-            todo.append(rep)
-    workers = opts.workers or os.cpu_count() or 1
-    print(f"Grading {len(todo)} submissions with {workers} workers "
-          f"({len(reused)} unchanged since the last run, skipped; sandbox "
-          f"{'on' if opts.sandbox else 'OFF'}; gradebook {_safe_url(db_url)})", file=out)
-    processes = Processes()
-    slots: queue.Queue[int] = queue.Queue()
-    for slot in range(workers):
-        slots.put(slot)
+            todo.append(student)
 
-    def task(rep: Preflight) -> tuple[StudentResult, dict | None]:
-        slot = slots.get()
-        try:
-            result = grade_one(ctx, rep, slot, processes)
-            rows = gradebook_scores(db_url, rep.student)
-        finally:
-            slots.put(slot)
-        return result, ({k: v for k, (v, _) in rows.items()} if rows else None)
+    def submissions():
+        for student in todo:
+            yield task.read_submission(course / "submitted" / student / assignment, student,
+                                       hashes[student])
 
+    print(f"Grading {len(todo)} submissions ({len(reused)} unchanged since the last run, "
+          f"skipped; {'every cell run in a kernel' if full else 'verdict only, no kernel'}"
+          f"; sandbox {'on' if opts.sandbox else 'OFF'}; gradebook {_safe_url(db_url)})",
+          file=out, flush=True)
     previous_term = signal.signal(signal.SIGTERM, _raise_interrupt)
-    pool = ThreadPoolExecutor(max_workers=workers)
     bar = tqdm(total=len(todo), desc="grading", unit="student", disable=not opts.progress,
                file=sys.stderr)
     try:
-        pending = {pool.submit(task, rep): rep for rep in todo}
-        while pending:
-            done, _ = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
-            for future in done:
-                rep = pending.pop(future)
+        if todo:
+            with Engine(opts.scheduler, opts.workers, out) as engine:
                 try:
-                    result, rows = future.result()
-                except Exception as error:  # a bug of ours must not stop the class
-                    result, rows = failed(rep, f"internal error: {error!r}"), None
-                results[rep.student] = result
-                if rows is not None:
-                    expected_rows[rep.student] = rows
-                _save(ctx.path("results", rep.student, ".json"), key, result)
-                bar.set_postfix_str(f"{rep.student}: {result.status}"[:40])
-                bar.update(1)
+                    shared = engine.check_workers(bundle)
+                except GraderBroken as broken:
+                    raise Refusal(f"the grading set-up is broken on a worker, nobody was "
+                                  f"graded: {broken}") from None
+                for student, outcome in engine.grade(shared, submissions()):
+                    result = _take(course, db_url, bundle, spec, student, hashes[student],
+                                   outcome)
+                    results[student] = result
+                    rows = gradebook_scores(db_url, spec, student) if result.gradable else None
+                    if rows is not None:
+                        expected_rows[student] = {k: v for k, (v, _) in rows.items()}
+                    elif student in before:
+                        expected_rows[student] = before[student]
+                    _save(state / "results" / f"{student}.json", key, result)
+                    bar.set_postfix_str(f"{student}: {result.status}"[:40])
+                    bar.update(1)
     except KeyboardInterrupt:
-        processes.kill_all()
-        pool.shutdown(wait=True, cancel_futures=True)
         bar.close()
         print(f"\nInterrupted: {len(results)} of {len(students)} results saved; run the same "
               "command again to resume.", file=out)
         raise
     finally:
         signal.signal(signal.SIGTERM, previous_term)
-    pool.shutdown(wait=True)
     bar.close()
 
     ordered = [results[s] for s in students]
-    problems = gradebook_check.check(db_url, expected_rows)
-    reports_dir = course / "reports" / ASSIGNMENT
-    csv_path = export.write_csv(ordered, reports_dir / "grades.csv")
-    plot = report.plot_scores(ordered, reports_dir / "score-distribution.png")
-    text = report.summary(ordered)
+    _print_findings(ordered, out)
+    problems = gradebook_check.check(db_url, spec, expected_rows)
+    reports_dir = course / "reports" / assignment
+    csv_path = export.write_csv(ordered, spec, reports_dir / "grades.csv")
+    plot = report.plot_scores(ordered, spec, reports_dir / "score-distribution.png")
+    text = report.summary(ordered, spec)
     text += "\n\nGradebook integrity: " + ("ok" if not problems else "; ".join(problems))
     summary_path = reports_dir / "summary.txt"
     summary_path.write_text(text + "\n")
     print("\n" + text, file=out)
     print(f"\nGrades CSV: {csv_path}\nScore plot: {plot}\nFeedback:   {course / 'feedback'}",
           file=out)
-    return Batch(ordered, [r.student for r in todo], reused, problems, csv_path, plot,
-                 summary_path)
+    return Batch(ordered, todo, reused, problems, csv_path, plot, summary_path)
+
+
+def _take(course: Path, db_url: str, bundle, spec, student: str, content_hash: str,
+          outcome) -> StudentResult:
+    """The result of one finished task, recorded in the course when it was graded."""
+    if isinstance(outcome, GraderBroken):
+        raise Refusal(f"the grading set-up broke during the batch: {outcome}")
+    if isinstance(outcome, BaseException):  # a bug of ours, or a worker that kept dying
+        return failed_before_grading(spec, student, content_hash,
+                                     f"internal error: {outcome!r}"[:300])
+    result = StudentResult.from_dict(outcome.result)
+    if result.gradable and outcome.notebook is not None:
+        record.record(course, db_url, bundle, student, outcome)
+        rows = gradebook_scores(db_url, spec, student) or {}
+        if {k: v for k, (v, _) in rows.items()} != result.scores:
+            return failed_before_grading(
+                spec, student, content_hash, "internal error: the gradebook rows differ "
+                f"from the worker's scores ({rows} vs {result.scores})")
+        html = course / "feedback" / student / bundle.assignment / f"{bundle.notebook}.html"
+        result.feedback = str(html) if outcome.feedback is not None else ""
+    return result
+
+
+def _digest(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 
 def _raise_interrupt(signum, frame):

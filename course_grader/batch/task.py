@@ -20,12 +20,14 @@ for instructors who want the students' plots re-run in the feedback.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import logging
 import os
 import shutil
 import tempfile
 import threading
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,8 +38,8 @@ from .. import pipeline
 from ..verdict import preprocessor as verdict_steps
 from ..verdict.child import GraderBroken
 from . import gradebook_copy
-from .outcome import GRADED, StudentResult, failed, read_outcome
-from .preflight import Preflight, preflight
+from .outcome import GRADED, Assignment, StudentResult, failed, read_outcome
+from .preflight import preflight
 from .sandbox import Limits
 from .slots import hold_slot
 
@@ -124,6 +126,7 @@ class _Base:
             (self.source / name).write_bytes(data)
         self.gradebook = gradebook_copy.build(self.root / "gradebook.db", bundle.definition)
         self.release = nbformat.reads(bundle.release, as_version=4)
+        self.spec = Assignment.of(bundle, self.source)
 
 
 _BASES: dict[str, _Base] = {}
@@ -166,6 +169,7 @@ def _run_converter(cls, cfg: Config, assignment: str, student: str, log_path: Pa
     """nbgrader's converter in this process; 0 on success, 1 when nbgrader gave up."""
     from nbgrader.converters.base import NbGraderException
     from nbgrader.coursedir import CourseDirectory
+    from sqlalchemy.exc import SAWarning
 
     logger = logging.getLogger(f"course_grader.task.{threading.get_ident()}")
     logger.propagate = False
@@ -174,6 +178,8 @@ def _run_converter(cls, cfg: Config, assignment: str, student: str, log_path: Pa
     handler.setFormatter(logging.Formatter("[%(levelname)s] %(message)s"))
     logger.addHandler(handler)
     try:
+        # nbgrader's own SQLAlchemy session warnings, the same in every run: not news
+        warnings.filterwarnings("ignore", category=SAWarning)
         coursedir = CourseDirectory(config=cfg, log=logger)
         coursedir.assignment_id = assignment
         coursedir.student_id = student
@@ -207,9 +213,10 @@ def _grade(bundle: Bundle, sub: Submission, slot: int) -> Graded:
         shutil.copytree(base.source, course / "source" / bundle.assignment)
         _write_submission(sub, course / "submitted" / sub.student / bundle.assignment)
         work = tmp / "work"
-        report = preflight(course, sub.student, base.release, work)
+        report = preflight(course, sub.student, base.release, work, bundle.assignment,
+                           bundle.notebook)
         if report.failure:
-            return Graded(failed(report, report.failure).to_dict(), where=where)
+            return Graded(failed(base.spec, report, report.failure).to_dict(), where=where)
         db_url = gradebook_copy.fresh_copy(base.gradebook, tmp / "gradebook.db")
         state = tmp / "state"
         state.mkdir()
@@ -220,7 +227,7 @@ def _grade(bundle: Bundle, sub: Submission, slot: int) -> Graded:
         code = _run_converter(Autograde, cfg, bundle.assignment, sub.student, log)
         if verdict_steps.BROKEN:  # the set-up failed, not the student: stop the class
             raise GraderBroken(verdict_steps.BROKEN[-1])
-        result = read_outcome(db_url, course, sub.student, report, code, log, events)
+        result = read_outcome(base.spec, db_url, course, sub.student, report, code, log, events)
         nb_path = course / "autograded" / sub.student / bundle.assignment / \
             f"{bundle.notebook}.ipynb"
         graded = Graded(result.to_dict(), where=where)
@@ -231,7 +238,8 @@ def _grade(bundle: Bundle, sub: Submission, slot: int) -> Graded:
         notes.write_text(json.dumps({
             "student": sub.student, "content_hash": report.content_hash,
             "findings": [f.__dict__ for f in report.findings], "db_url": db_url,
-            "course": str(course), "events": str(events)}))
+            "course": str(course), "events": str(events),
+            "assignment": dataclasses.asdict(base.spec)}))
         cfg.merge(Config({"SanitizeFeedback": {"notes_path": str(notes)}}))
         _run_converter(GenerateFeedback, cfg, bundle.assignment, sub.student,
                        state / "feedback.log")

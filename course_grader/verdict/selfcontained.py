@@ -44,3 +44,13 @@ def outside_names(answer: str, function: str, setup_code: str) -> list[str]:
         return []
     known = defined_names(answer) | defined_names(setup_code) | set(dir(builtins))
     return sorted(_globals_used(target[-1]) - known)
+
+
+def defined_functions(code: str) -> list[str]:
+    """Names of the functions a cell defines at top level (its text is only parsed)."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return []
+    return [node.name for node in tree.body
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]

@@ -1,0 +1,47 @@
+"""Write one graded student into the course: the coordinator's job, and only its job.
+
+Workers hand back the autograded notebook (test cells holding the trusted
+verdict) and the feedback HTML.  Here the gradebook gets this student's rows
+through nbgrader's own API: ``update_or_create_submission`` and the
+``SaveAutoGrades`` step run over that notebook, so the points are exactly
+what ``nbgrader autograde`` would record.  Then ``autograded/`` and
+``feedback/`` get their files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+from nbgrader.api import Gradebook
+from nbgrader.preprocessors import SaveAutoGrades
+
+from .task import Bundle, Graded
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+def record(course: Path, db_url: str, bundle: Bundle, student: str, graded: Graded) -> None:
+    """Gradebook rows, autograded notebook and feedback of one graded student."""
+    nb = nbformat.reads(graded.notebook, as_version=4)
+    with Gradebook(db_url, bundle.definition["course_id"]) as gb:
+        gb.update_or_create_student(student)
+        gb.update_or_create_submission(bundle.assignment, student)
+    resources = {"nbgrader": {"notebook": bundle.notebook, "assignment": bundle.assignment,
+                              "student": student, "db_url": db_url}}
+    SaveAutoGrades().preprocess(nb, resources)
+    folder = course / "autograded" / student / bundle.assignment
+    # what plain nbgrader autograde leaves there: the provided files and the notebook
+    for name, data in bundle.source_files.items():
+        if not name.endswith(".ipynb"):
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_bytes(data)
+    _write(folder / f"{bundle.notebook}.ipynb", graded.notebook)
+    if graded.feedback is not None:
+        _write(course / "feedback" / student / bundle.assignment / f"{bundle.notebook}.html",
+               graded.feedback)
