@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from course_grader.assignment import ASSIGNMENT, NOTEBOOK
 from course_grader.batch.preflight import preflight
 from course_paths import ROOT
 
@@ -70,7 +71,7 @@ def test_preflight_never_raises_and_always_decides(tmp_path, nb):
     folder = tmp_path / "course" / "submitted" / "s" / "initialization"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "Initialization.ipynb").write_text(json.dumps(nb))
-    report = preflight(tmp_path / "course", "s", RELEASE, tmp_path / "work")
+    report = preflight(tmp_path / "course", "s", RELEASE, tmp_path / "work", ASSIGNMENT, NOTEBOOK)
     working = tmp_path / "work" / "s" / "initialization" / "Initialization.ipynb"
     if report.failure is None:  # a working copy nbgrader can read, with every graded cell
         graded = nbformat.read(working, as_version=4)
@@ -95,7 +96,7 @@ def test_folder_named_like_the_notebook_and_a_list_grade_id(tmp_path):
         if "nbgrader" in cell["metadata"]:
             cell["metadata"]["nbgrader"]["grade_id"] = [cell["metadata"]["nbgrader"]["grade_id"]]
     (folder / "scratch.ipynb").write_text(json.dumps(other))
-    report = preflight(tmp_path / "course", "s", RELEASE, tmp_path / "work")
+    report = preflight(tmp_path / "course", "s", RELEASE, tmp_path / "work", ASSIGNMENT, NOTEBOOK)
     assert report.failure is None, report.failure
     assert any(f.kind == "renamed" for f in report.findings)
 
@@ -117,7 +118,7 @@ def test_every_json_type_in_every_field(tmp_path, field, value, grade_id):
     folder = tmp_path / "course" / "submitted" / "s" / "initialization"
     folder.mkdir(parents=True)
     (folder / "Initialization.ipynb").write_text(json.dumps(nb))
-    report = preflight(tmp_path / "course", "s", RELEASE, tmp_path / "work")
+    report = preflight(tmp_path / "course", "s", RELEASE, tmp_path / "work", ASSIGNMENT, NOTEBOOK)
     assert report.failure is None, report.failure
     graded = nbformat.read(tmp_path / "work" / "s" / "initialization" / "Initialization.ipynb",
                            as_version=4)

@@ -32,6 +32,16 @@ def course_config(course: Path) -> Config:
     return PyFileConfigLoader(path.name, path=str(course)).load_config()
 
 
+def portable(config: Config) -> Config:
+    """The course config without its paths: a worker uses its own private folders."""
+    config = Config(config)
+    for section, keys in (("CourseDirectory", ("root", "db_url")), ("Exchange", ("root",))):
+        if section in config:
+            for key in keys:
+                config[section].pop(key, None)
+    return config
+
+
 def _source_files(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir())
             if p.is_file() and not p.name.startswith(".")}
@@ -58,7 +68,7 @@ def make_bundle(course: Path, assignment: str, db_url: str, limits: Limits, sand
         raise SetupError(f"the master notebook {source / f'{notebook}.ipynb'} is missing")
     files = _source_files(source)
     release_text = release.read_text()
-    config = course_config(course)
+    config = portable(course_config(course))
     digest = hashlib.sha256()
     for name, data in sorted(files.items()):
         digest.update(name.encode() + b"\0" + data)

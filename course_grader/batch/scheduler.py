@@ -56,6 +56,7 @@ class Batch:
     csv: Path
     plot: Path
     summary: Path
+    spec: Assignment | None = None
 
 
 def configured_db_url(course: Path) -> str:
@@ -234,7 +235,7 @@ def run_batch(opts: Options, out=sys.stdout) -> Batch:
     print("\n" + text, file=out)
     print(f"\nGrades CSV: {csv_path}\nScore plot: {plot}\nFeedback:   {course / 'feedback'}",
           file=out)
-    return Batch(ordered, todo, reused, problems, csv_path, plot, summary_path)
+    return Batch(ordered, todo, reused, problems, csv_path, plot, summary_path, spec)
 
 
 def _take(course: Path, db_url: str, bundle, spec, student: str, content_hash: str,

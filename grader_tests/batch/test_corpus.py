@@ -43,10 +43,11 @@ def _check_untouched(run):
 def _check_gradebook(run, by_student):
     db_url = run["db_url"] or f"sqlite:///{run['course'] / 'gradebook.db'}"
     assert run["batch"].problems == []
-    assert gradebook_check.check(db_url, {}) == []
+    spec = run["batch"].spec
+    assert gradebook_check.check(db_url, spec, {}) == []
     for student, result in by_student.items():
         if result.gradable:  # what the table says is what the gradebook holds
-            rows = gradebook_scores(db_url, student)
+            rows = gradebook_scores(db_url, spec, student)
             assert {k: v for k, (v, _) in rows.items()} == result.scores, student
 
 

@@ -77,7 +77,7 @@ def test_preflight_repairs_only_the_working_copy(release_course, tmp_path):
     folder.mkdir(parents=True)
     nbformat.write(nb, folder / f"{NOTEBOOK}.ipynb")
     before = submission_hash(folder)
-    report = preflight(release_course, "mixed", release, tmp_path)
+    report = preflight(release_course, "mixed", release, tmp_path, ASSIGNMENT, NOTEBOOK)
     kinds = sorted(f.kind for f in report.findings)
     assert kinds == ["deleted_cell", "duplicate_cell", "metadata_altered"], report.findings
     assert report.failure is None and report.repaired
@@ -177,7 +177,8 @@ def test_cpu_cap_stops_the_kernel_not_the_grade(tmp_path):
     nbformat.write(nb, path)
     # the cell limit is well above the CPU cap, so the cap is what stops the loop
     limits = dataclasses.replace(TEST_LIMITS, cell_timeout=90, cpu_seconds=15)
-    batch = run_batch(Options(course, workers=1, limits=limits, progress=False))
+    # the kernel run is what hits the cap: --full
+    batch = run_batch(Options(course, workers=1, limits=limits, progress=False, full=True))
     (result,) = batch.results
     assert result.status == "resource cap hit", result.notes
     # the kernel never reached the He exercise, but the verdict runs each answer cell in
