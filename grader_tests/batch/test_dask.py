@@ -138,7 +138,10 @@ def test_a_killed_worker_loses_nothing(local_run, cluster, tmp_path):
     proc = subprocess.Popen(
         [sys.executable, "-m", "course_grader", "grade", ASSIGNMENT, "--course", str(course),
          "--scheduler", cluster.address, "--no-progress",
-         "--cell-timeout", str(TEST_LIMITS.cell_timeout)],
+         "--cell-timeout", str(TEST_LIMITS.cell_timeout),
+         "--notebook-timeout", str(TEST_LIMITS.notebook_timeout),
+         "--memory-mb", str(TEST_LIMITS.memory_mb), "--cpu-seconds", str(TEST_LIMITS.cpu_seconds),
+         "--processes", str(TEST_LIMITS.processes)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     results = course / "build" / "batch" / ASSIGNMENT / "results"
     deadline = time.monotonic() + 300
