@@ -1,14 +1,22 @@
-"""How fast the batch grader gets through a class.
+"""How fast the class grader gets through a class, beside plain ``nbgrader autograde``.
 
-    .venv/bin/python benchmarks/grading_benchmark.py [--class-size 40] [--workers N]
-                                                     [--sizes 10,20,40] [--no-sandbox]
+    .venv/bin/python benchmarks/grading_benchmark.py [--class-size 100] [--plain-sample N]
+                                                     [--full-sample N] [--sizes 25,50,100]
 
-Builds a course copy in a temporary folder, writes a class of correct and
-faulty submissions (the demo's sample class, repeated under new names),
-grades it with 1 worker and with N (default: number of cores) and prints
-submissions per minute, the per-submission overhead beyond the notebook's
-own run time, the speed-up, and the wall time for growing class sizes.
-Every run uses ``--force`` so each one grades the whole class.
+Builds a generated class (the demo's sample class, repeated under new names:
+correct answers and typical mistakes) and grades it
+
+* with plain ``nbgrader autograde`` (one process, serial, the course's config),
+* with the class grader's default path (verdict only, no kernel), 1 and 2 local workers,
+* with ``--full`` (every cell re-run in a sandboxed kernel), 2 workers,
+
+each in its own course copy, and prints submissions per minute, CPU-seconds per
+submission (this process and every process it waited for: nbgrader, workers,
+kernels, grading children) and the ratio to plain nbgrader, then the wall time
+for growing class sizes.  Plain nbgrader and ``--full`` take 10-20 s per
+submission, so ``--plain-sample`` / ``--full-sample`` grade only the first N
+students of the class with them (default: all); their figures are rates, and the
+grades of those students are compared cell by cell with the default path's.
 """
 
 from __future__ import annotations
@@ -16,82 +24,110 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import io
-import json
 import os
-import statistics
+import resource
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from course_grader.assignment import ASSIGNMENT
+from nbgrader.api import Gradebook
+
+from course_grader.assignment import ASSIGNMENT, NOTEBOOK
 from course_grader.batch.scheduler import Options, run_batch
 from course_grader.cli import make_course_copy, release
+from course_grader.nbgrader_run import nbgrader
 from course_grader.sample_class import sample_class, write_submission
 
 
-def build_class(course: Path, size: int) -> list[str]:
-    release_nb = course / "release" / ASSIGNMENT / "Initialization.ipynb"
+def new_class(dest: Path, size: int) -> tuple[Path, list[str]]:
+    course = make_course_copy(dest)
+    release(course, publish=False)
+    release_nb = course / "release" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
     base = sample_class()
     students = []
     for i in range(size):
         sub = dataclasses.replace(base[i % len(base)])
-        sub.student = f"s{i:03d}_{sub.student}"
+        sub.student = f"s{i:04d}_{sub.student}"
         write_submission(release_nb, sub, course / "submitted" / sub.student / ASSIGNMENT)
         students.append(sub.student)
-    return students
+    return course, students
 
 
-def grade(course: Path, students: list[str], workers: int, sandbox: bool) -> dict:
-    started = time.monotonic()
-    batch = run_batch(Options(course, workers=workers, force=True, sandbox=sandbox,
-                              students=students, progress=False), out=io.StringIO())
-    wall = time.monotonic() - started
-    notebook = []
-    for student in students:
-        events = course / "build" / "batch" / ASSIGNMENT / "events" / f"{student}.json"
-        if events.exists():
-            notebook.append(json.loads(events.read_text())["seconds"])
-    graded = sum(1 for r in batch.results if r.gradable)
-    return {"workers": workers, "n": len(students), "wall": wall, "graded": graded,
-            "notebook_median": statistics.median(notebook) if notebook else 0.0,
-            "per_minute": len(students) / wall * 60}
+def cpu_seconds() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    waited = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + waited.ru_utime + waited.ru_stime
+
+
+def measure(label: str, n: int, run) -> dict:
+    cpu, started = cpu_seconds(), time.monotonic()
+    run()
+    wall, cpu = time.monotonic() - started, cpu_seconds() - cpu
+    figures = {"label": label, "n": n, "wall": wall, "per_minute": n / wall * 60,
+               "cpu_per_sub": cpu / n}
+    print(f"  {label:<34} {n:5d} subs {wall:8.1f} s  {figures['per_minute']:7.1f} subs/min  "
+          f"{figures['cpu_per_sub']:6.2f} CPU-s/sub", flush=True)
+    return figures
+
+
+def cell_scores(course: Path, students: list[str]) -> dict:
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        return {s: {g.name: float(g.score or 0.0) for g in
+                    gb.find_submission_notebook(NOTEBOOK, ASSIGNMENT, s).grades}
+                for s in students}
+
+
+def class_grader(course: Path, students: list[str], workers: int, full: bool = False):
+    def run():
+        batch = run_batch(Options(course, workers=workers, force=True, students=students,
+                                  progress=False, full=full), out=io.StringIO())
+        assert not batch.problems, batch.problems
+    return run
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--class-size", type=int, default=40)
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--sizes", default="10,20,40")
-    parser.add_argument("--no-sandbox", action="store_true")
+    parser.add_argument("--class-size", type=int, default=100)
+    parser.add_argument("--plain-sample", type=int, default=0,
+                        help="students graded by plain nbgrader (default: the whole class)")
+    parser.add_argument("--full-sample", type=int, default=0,
+                        help="students graded with --full (default: the whole class)")
+    parser.add_argument("--sizes", default="25,50,100")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s]
+    size = max([args.class_size, *sizes])
+    plain_n = args.plain_sample or args.class_size
+    full_n = args.full_sample or args.class_size
     with tempfile.TemporaryDirectory(prefix="grading-bench-") as tmp:
-        course = make_course_copy(Path(tmp) / "course")
-        release(course, publish=False)
-        students = build_class(course, max([args.class_size, *sizes]))
+        print(f"class of {args.class_size} generated submissions, {os.cpu_count()} cores, "
+              "sandbox on", flush=True)
+        plain_course, students = new_class(Path(tmp) / "plain", plain_n)
+        plain = measure("plain nbgrader autograde (serial)", plain_n,
+                        lambda: nbgrader(plain_course, "autograde", ASSIGNMENT, "--force",
+                                         quiet=True))
+        course, students = new_class(Path(tmp) / "batch", size)
         klass = students[:args.class_size]
-        print(f"class of {len(klass)} submissions, {os.cpu_count()} cores, sandbox "
-              f"{'off' if args.no_sandbox else 'on'}", flush=True)
-        one = grade(course, klass, 1, not args.no_sandbox)
-        many = grade(course, klass, args.workers, not args.no_sandbox)
-        for run in (one, many):
-            per_sub = run["wall"] * run["workers"] / run["n"]
-            run["overhead"] = per_sub - run["notebook_median"]
-            print(f"  {run['workers']} worker(s): {run['wall']:.1f} s, "
-                  f"{run['per_minute']:.1f} submissions/min, graded {run['graded']}/{run['n']}, "
-                  f"notebook run median {run['notebook_median']:.1f} s, "
-                  f"overhead per submission {run['overhead']:.1f} s (worker-seconds)",
-                  flush=True)
-        print(f"  speed-up with {args.workers} workers: {one['wall'] / many['wall']:.2f}x")
-        print(f"growth with class size ({args.workers} workers):")
-        for size in sizes:
-            run = many if size == len(klass) else grade(course, students[:size],
-                                                         args.workers, not args.no_sandbox)
-            print(f"  {size:3d} submissions: {run['wall']:6.1f} s "
-                  f"({run['wall'] / size:.2f} s per submission)", flush=True)
-    return 0
+        runs = [measure("class grader, 1 worker", len(klass), class_grader(course, klass, 1))]
+        fast_scores = cell_scores(course, students[:plain_n])
+        runs.append(measure("class grader, 2 workers", len(klass), class_grader(course, klass, 2)))
+        full_course, _ = new_class(Path(tmp) / "full", full_n)
+        runs.append(measure("class grader --full, 2 workers", full_n,
+                            class_grader(full_course, students[:full_n], 2, full=True)))
+        same_plain = cell_scores(plain_course, students[:plain_n]) == fast_scores
+        same_full = cell_scores(full_course, students[:full_n]) == \
+            cell_scores(course, students[:full_n])
+        print(f"identical grades, cell by cell: plain nbgrader vs default path {same_plain} "
+              f"({plain_n} students); --full vs default path {same_full} ({full_n} students)")
+        for run in runs:
+            print(f"  {run['label']:<34} throughput {run['per_minute'] / plain['per_minute']:6.1f}x "
+                  f"plain nbgrader, CPU per submission "
+                  f"{plain['cpu_per_sub'] / run['cpu_per_sub']:6.1f}x less")
+        print("growth with class size (2 workers, default path):")
+        for n in sizes:
+            measure(f"{n} submissions", n, class_grader(course, students[:n], 2))
+    return 0 if same_plain and same_full else 1
 
 
 if __name__ == "__main__":

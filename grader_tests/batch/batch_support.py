@@ -66,8 +66,11 @@ def _pg_port() -> int:
     return (urlsplit(url).port or 5432) if url else 5432
 
 
-def grade_corpus(tmp: Path, db_url: str | None) -> dict:
-    """Build the corpus course, grade it in one batch with 2 workers, return the facts."""
+def grade_corpus(tmp: Path, db_url: str | None, full: bool = False) -> dict:
+    """Build the corpus course, grade it in one batch with 2 workers, return the facts.
+
+    ``full`` runs every cell in a kernel too (the statuses of hostile notebooks come
+    from that run); by default only the verdict runs student code."""
     course = new_course(tmp / "course", db_url)
     listener = Listener()
     try:
@@ -77,10 +80,10 @@ def grade_corpus(tmp: Path, db_url: str | None) -> dict:
             for c in cases}
         source_before = submission_hash(course / "source" / ASSIGNMENT)
         batch = run_batch(Options(course, workers=2, db_url=db_url, limits=TEST_LIMITS,
-                                  progress=False))
+                                  progress=False, full=full))
     finally:
         listener.close()
-    return {"course": course, "cases": cases, "batch": batch, "db_url": db_url,
+    return {"course": course, "cases": cases, "batch": batch, "db_url": db_url, "full": full,
             "submitted_before": submitted_before, "source_before": source_before,
             "connections": listener.accepted}
 

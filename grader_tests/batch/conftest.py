@@ -40,5 +40,10 @@ def sqlite_corpus(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def sqlite_corpus_full(tmp_path_factory):
+    return grade_corpus(tmp_path_factory.mktemp("corpus-sqlite-full"), None, full=True)
+
+
+@pytest.fixture(scope="module")
 def postgres_corpus(tmp_path_factory, pg_database):
     return grade_corpus(tmp_path_factory.mktemp("corpus-pg"), pg_database)

@@ -16,6 +16,15 @@ pytestmark = [pytest.mark.slow, pytest.mark.skipif(
     shutil.which("bwrap") is None, reason="bubblewrap missing: apt-get install bubblewrap")]
 
 
+# statuses only a kernel run of the notebook can produce; without one (the default
+# path) the same submissions are simply graded, with the same points
+KERNEL_STATUSES = ("timed out", "kernel died", "resource cap hit")
+
+
+def _expected_status(case, full: bool) -> str:
+    return "graded" if not full and case.status in KERNEL_STATUSES else case.status
+
+
 def _check_results(run):
     by_student = {r.student: r for r in run["batch"].results}
     assert sorted(by_student) == sorted(c.student for c in run["cases"])
@@ -23,9 +32,10 @@ def _check_results(run):
     for case in run["cases"]:
         result = by_student[case.student]
         got = None if not result.gradable else tuple(result.exercises[e] for e in EXERCISES)
-        if got != case.exercises or not result.status.startswith(case.status):
+        status = _expected_status(case, run["full"])
+        if got != case.exercises or not result.status.startswith(status):
             wrong.append(f"{case.student} ({case.what}): expected {case.exercises} "
-                         f"{case.status!r}, got {got} {result.status!r} {result.notes} "
+                         f"{status!r}, got {got} {result.status!r} {result.notes} "
                          f"{result.errors}")
     assert not wrong, "\n".join(wrong)
     return by_student
@@ -70,6 +80,15 @@ def test_corpus_sqlite(sqlite_corpus):
     _check_csv(sqlite_corpus, by_student)
 
 
+def test_corpus_sqlite_full(sqlite_corpus_full, sqlite_corpus):
+    """Every cell run in the sandboxed kernel: its statuses, and the same points."""
+    by_student = _check_results(sqlite_corpus_full)
+    _check_untouched(sqlite_corpus_full)
+    _check_gradebook(sqlite_corpus_full, by_student)
+    fast = {r.student: r.scores for r in sqlite_corpus["batch"].results}
+    assert {r.student: r.scores for r in sqlite_corpus_full["batch"].results} == fast
+
+
 @pytest.mark.postgres
 def test_corpus_postgres(postgres_corpus):
     by_student = _check_results(postgres_corpus)
@@ -78,15 +97,22 @@ def test_corpus_postgres(postgres_corpus):
     _check_csv(postgres_corpus, by_student)
 
 
-def test_feedback_hides_the_grading(sqlite_corpus):
-    course = sqlite_corpus["course"]
+@pytest.mark.parametrize("corpus", ["sqlite_corpus", "sqlite_corpus_full"])
+def test_feedback_hides_the_grading(corpus, request):
+    run = request.getfixturevalue(corpus)
+    course = run["course"]
     for student in ("test_pass", "patch_numpy", "memory_bomb", "os_exit"):
         html = (course / "feedback" / student / ASSIGNMENT / f"{NOTEBOOK}.html").read_text()
         assert "BEGIN HIDDEN TESTS" not in html and "hidden_checks" not in html, student
         assert "course_grader" not in html, student
         assert "Grading status" in html, student
-    died = (course / "feedback" / "os_exit" / ASSIGNMENT / f"{NOTEBOOK}.html").read_text()
-    assert "not run" in died
+        assert "Fontconfig" not in html, student
+    # per exercise, the points and the diagnosis
+    wrong = (course / "feedback" / "test_pass" / ASSIGNMENT / f"{NOTEBOOK}.html").read_text()
+    assert "he: 4 / 10 points" in wrong and "[diagnosis:" in wrong
+    if run["full"]:
+        died = (course / "feedback" / "os_exit" / ASSIGNMENT / f"{NOTEBOOK}.html").read_text()
+        assert "not run" in died
 
 
 def test_report_files(sqlite_corpus):

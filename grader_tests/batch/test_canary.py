@@ -1,0 +1,52 @@
+"""A broken grading set-up stops the batch before anyone is graded (the canaries)."""
+
+from __future__ import annotations
+
+import shutil
+
+import nbformat
+import pytest
+from batch_support import TEST_LIMITS, new_course
+
+from course_grader.assignment import ASSIGNMENT, NOTEBOOK
+from course_grader.batch import task
+from course_grader.batch.bundle import make_bundle
+from course_grader.batch.scheduler import Options, Refusal, run_batch
+from course_grader.sample_class import sample_class, write_submission
+
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(
+    shutil.which("bwrap") is None, reason="bubblewrap missing: apt-get install bubblewrap")]
+
+
+def _break_setup_cell(course):
+    """The master notebook's setup cell imports a module the grading side does not have."""
+    path = course / "source" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
+    nb = nbformat.read(path, 4)
+    setup = next(c for c in nb.cells
+                 if c.metadata.get("nbgrader", {}).get("grade_id") == "setup")
+    setup.source = "import module_the_grader_lacks\n" + setup.source
+    nbformat.write(nb, path)
+
+
+def test_broken_setup_grades_nobody(tmp_path):
+    course = new_course(tmp_path / "course", None)
+    release_nb = course / "release" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
+    for sub in sample_class()[:2]:
+        write_submission(release_nb, sub, course / "submitted" / sub.student / ASSIGNMENT)
+    _break_setup_cell(course)
+    with pytest.raises(Refusal, match="module_the_grader_lacks"):
+        run_batch(Options(course, workers=1, limits=TEST_LIMITS, progress=False))
+    assert not (course / "autograded").exists()
+    assert not (course / "feedback").exists()
+    assert not (course / "build" / "batch" / ASSIGNMENT / "results").exists()
+
+
+def test_canaries_catch_a_verdict_that_passes_everything(tmp_path):
+    """A set-up that gives the untouched release points is refused too."""
+    course = new_course(tmp_path / "course", None)
+    bundle = make_bundle(course, ASSIGNMENT, f"sqlite:///{course / 'gradebook.db'}",
+                         TEST_LIMITS, True, False)
+    # the release canary handed the solutions: as if the check ignored the answers
+    bundle.canaries[1].files = dict(bundle.canaries[0].files)
+    with pytest.raises(task.GraderBroken, match="untouched release scored 30"):
+        task.run_canaries(bundle)
