@@ -36,7 +36,18 @@ def plain(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory):
+    """The class grader with --full: the attacks also run in the kernel."""
     course = new_course(tmp_path_factory.mktemp("attacks-batch") / "course", None)
+    cases = attacks.build(course, ROOT)
+    result = run_batch(Options(course, workers=2, limits=TEST_LIMITS, progress=False,
+                               full=True))
+    return course, cases, {r.student: r for r in result.results}
+
+
+@pytest.fixture(scope="module")
+def batch_fast(tmp_path_factory):
+    """The class grader's default path: only the verdict runs student code."""
+    course = new_course(tmp_path_factory.mktemp("attacks-fast") / "course", None)
     cases = attacks.build(course, ROOT)
     result = run_batch(Options(course, workers=2, limits=TEST_LIMITS, progress=False))
     return course, cases, {r.student: r for r in result.results}
@@ -63,8 +74,9 @@ def test_plain_nbgrader_gives_honest_points(plain):
     assert not wrong, "\n".join(wrong)
 
 
-def test_batch_gives_honest_points(batch):
-    course, cases, results = batch
+@pytest.mark.parametrize("path", ["batch", "batch_fast"])
+def test_batch_gives_honest_points(path, request):
+    course, cases, results = request.getfixturevalue(path)
     wrong = []
     for case in cases:
         result = results[case.student]
@@ -75,7 +87,7 @@ def test_batch_gives_honest_points(batch):
     assert not wrong, "\n".join(wrong)
 
 
-@pytest.mark.parametrize("path", ["plain", "batch"])
+@pytest.mark.parametrize("path", ["plain", "batch", "batch_fast"])
 def test_nothing_runs_in_a_browser(path, request):
     course = request.getfixturevalue(path)[0]
     notebook, html = _files(course, "a_html")
@@ -91,10 +103,11 @@ def test_nothing_runs_in_a_browser(path, request):
     assert runnable_payloads(rendered, attacks.TOKEN) == []
 
 
-@pytest.mark.parametrize("path", ["plain", "batch"])
+@pytest.mark.parametrize("path", ["plain", "batch", "batch_fast"])
 def test_no_grader_file_reaches_feedback(path, request):
     course = request.getfixturevalue(path)[0]
     notebook, html = _files(course, "a_read_secrets")
-    assert "no grader here" in notebook  # the probe ran in the kernel
+    if path != "batch_fast":  # the default path runs no kernel, so no probe output
+        assert "no grader here" in notebook  # the probe ran in the kernel
     for secret in attacks.SECRETS:
         assert secret not in html and secret not in notebook, secret
