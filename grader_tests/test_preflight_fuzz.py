@@ -141,7 +141,7 @@ def test_preflight_names_a_function_that_leans_on_another_cell(tmp_path):
     folder = tmp_path / "course" / "submitted" / "s" / "initialization"
     folder.mkdir(parents=True)
     (folder / "Initialization.ipynb").write_text(json.dumps(nb))
-    report = preflight(tmp_path / "course", "s", RELEASE, tmp_path / "work")
+    report = preflight(tmp_path / "course", "s", RELEASE, tmp_path / "work", ASSIGNMENT, NOTEBOOK)
     notes = [f.message for f in report.findings if f.kind == "outside_names"]
     assert notes and "HE_GAIN, build_layers" in notes[0]
     assert "initialize_parameters_he" in notes[0]
@@ -155,7 +155,7 @@ def test_exchange_records_reach_the_working_copy_and_nothing_else_does(tmp_path)
     (folder / "submission_secret.txt").write_text("secret")
     (folder / "numpy.py").write_text("raise SystemExit")
     (folder / "course_grader").mkdir()
-    report = preflight(tmp_path / "course", "s", RELEASE, tmp_path / "work")
+    report = preflight(tmp_path / "course", "s", RELEASE, tmp_path / "work", ASSIGNMENT, NOTEBOOK)
     work = tmp_path / "work" / "s" / "initialization"
     assert sorted(p.name for p in work.iterdir()) == [
         "Initialization.ipynb", "submission_secret.txt", "timestamp.txt"]

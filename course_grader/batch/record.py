@@ -14,7 +14,8 @@ from pathlib import Path
 
 import nbformat
 from nbgrader.api import Gradebook
-from nbgrader.preprocessors import SaveAutoGrades
+from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
+from nbgrader.utils import parse_utc
 
 from .task import Bundle, Graded
 
@@ -31,17 +32,26 @@ def record(course: Path, db_url: str, bundle: Bundle, student: str, graded: Grad
     nb = nbformat.reads(graded.notebook, as_version=4)
     with Gradebook(db_url, bundle.definition["course_id"]) as gb:
         gb.update_or_create_student(student)
-        gb.update_or_create_submission(bundle.assignment, student)
+        if graded.timestamp:  # as nbgrader's Autograde does: lateness from the exchange
+            gb.update_or_create_submission(bundle.assignment, student,
+                                           timestamp=parse_utc(graded.timestamp))
+        else:
+            gb.update_or_create_submission(bundle.assignment, student)
     resources = {"nbgrader": {"notebook": bundle.notebook, "assignment": bundle.assignment,
                               "student": student, "db_url": db_url}}
     SaveAutoGrades().preprocess(nb, resources)
+    AssignLatePenalties(config=bundle.config).preprocess(nb, resources)
     folder = course / "autograded" / student / bundle.assignment
     # what plain nbgrader autograde leaves there: the provided files and the notebook
     for name, data in bundle.source_files.items():
         if not name.endswith(".ipynb"):
             folder.mkdir(parents=True, exist_ok=True)
             (folder / name).write_bytes(data)
+    for name, data in graded.autograded_files.items():
+        (folder / name).write_bytes(data)
     _write(folder / f"{bundle.notebook}.ipynb", graded.notebook)
     if graded.feedback is not None:
-        _write(course / "feedback" / student / bundle.assignment / f"{bundle.notebook}.html",
-               graded.feedback)
+        feedback = course / "feedback" / student / bundle.assignment
+        _write(feedback / f"{bundle.notebook}.html", graded.feedback)
+        for name, data in graded.feedback_files.items():
+            (feedback / name).write_bytes(data)

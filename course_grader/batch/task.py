@@ -81,6 +81,11 @@ class Graded:
     notebook: str | None = None  # the autograded notebook (JSON)
     feedback: str | None = None  # feedback HTML
     where: str = ""  # the process that graded it (host:pid)
+    # small files nbgrader left beside the notebook and the feedback (the exchange's
+    # timestamp.txt and submission_secret.txt, which release_feedback needs)
+    autograded_files: dict[str, bytes] = field(default_factory=dict)
+    feedback_files: dict[str, bytes] = field(default_factory=dict)
+    timestamp: str | None = None  # the submission's timestamp.txt, as nbgrader read it
 
 
 def read_submission(folder: Path, student: str, content_hash: str) -> Submission:
@@ -234,6 +239,9 @@ def _grade(bundle: Bundle, sub: Submission, slot: int) -> Graded:
         if not result.scores:
             return graded
         graded.notebook = nb_path.read_text()
+        graded.autograded_files = _records(nb_path.parent, bundle)
+        stamp = work / sub.student / bundle.assignment / "timestamp.txt"
+        graded.timestamp = stamp.read_text()[:200] if stamp.is_file() else None
         notes = state / "notes.json"
         notes.write_text(json.dumps({
             "student": sub.student, "content_hash": report.content_hash,
@@ -246,12 +254,22 @@ def _grade(bundle: Bundle, sub: Submission, slot: int) -> Graded:
         html = course / "feedback" / sub.student / bundle.assignment / f"{bundle.notebook}.html"
         if html.exists():
             graded.feedback = html.read_text()
+            graded.feedback_files = _records(html.parent, bundle)
         else:
             result.notes.append("feedback could not be generated")
             graded.result = result.to_dict()
         return graded
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _records(folder: Path, bundle: Bundle) -> dict[str, bytes]:
+    """The small files nbgrader wrote into ``folder`` besides the notebook, its HTML and
+    the provided files (the coordinator writes those itself)."""
+    skip = {f"{bundle.notebook}.ipynb", f"{bundle.notebook}.html", *bundle.source_files}
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())
+            if p.is_file() and not p.is_symlink() and p.name not in skip
+            and p.stat().st_size <= 4096}
 
 
 # -- canaries: the set-up must give the solutions full marks and the release 0 --------

@@ -166,3 +166,22 @@ def test_a_killed_worker_loses_nothing(local_run, cluster, tmp_path):
     assert again.graded_now == [] and len(again.reused) == CLASS_SIZE
     assert _facts(again) == _facts(local_run)
     assert again.problems == []
+
+
+def test_timestamps_reach_the_gradebook(tmp_path):
+    """The exchange's timestamp.txt travels with the task; the coordinator records it."""
+    from nbgrader.api import Gradebook
+
+    from course_grader.timestamps import FILE, format_timestamp, parse_timestamp
+
+    course = new_course(tmp_path / "course", None)
+    sub = sample_class()[0]
+    folder = course / "submitted" / sub.student / ASSIGNMENT
+    write_submission(course / "release" / ASSIGNMENT / f"{NOTEBOOK}.ipynb", sub, folder)
+    when = parse_timestamp("2026-12-01 10:00:00.000000 UTC")
+    (folder / FILE).write_text(format_timestamp(when))
+    run_batch(Options(course, workers=1, limits=TEST_LIMITS, progress=False))
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        stored = gb.find_submission(ASSIGNMENT, sub.student).timestamp
+    assert stored == when.replace(tzinfo=None)
+    assert (course / "autograded" / sub.student / ASSIGNMENT / FILE).is_file()
