@@ -49,6 +49,14 @@ def _source_files(folder: Path) -> dict[str, bytes]:
 
 def make_bundle(course: Path, assignment: str, db_url: str, limits: Limits, sandbox: bool,
                 full: bool) -> Bundle:
+    if not (course / "release" / assignment).is_dir():
+        raise SetupError(f"{course / 'release' / assignment} is missing: generate the "
+                         "assignment first (nbgrader generate_assignment)")
+    sqlite_file = db_url.split("sqlite:///", 1)[1].split("?")[0] \
+        if db_url.startswith("sqlite:///") else None
+    if sqlite_file and not Path(sqlite_file).exists():
+        raise SetupError(f"the gradebook {sqlite_file} does not exist: generate the "
+                         "assignment first (nbgrader generate_assignment)")
     try:
         definition = gradebook_copy.export_definition(db_url, assignment)
     except gradebook_copy.NotInGradebook:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -205,6 +206,10 @@ class SandboxKernelManager(AsyncKernelManager):
         env = dict(kw.get("env") or os.environ)
         env.pop("JPY_PARENT_PID", None)  # a pid outside the sandbox's pid namespace
         kw["env"] = env
+        # what the kernel process itself prints (its banner, anything student code writes
+        # to the real fd 1/2) belongs nowhere: not in the grading worker's own output
+        kw.setdefault("stdout", subprocess.DEVNULL)
+        kw.setdefault("stderr", subprocess.DEVNULL)
         return await super()._async_pre_start_kernel(**kw)
 
     def write_connection_file(self, **kwargs):
