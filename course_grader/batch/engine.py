@@ -48,7 +48,11 @@ class Engine:
         from distributed import Client, LocalCluster
 
         if self.scheduler:
-            self.client = Client(self.scheduler, timeout=60)
+            try:
+                self.client = Client(self.scheduler, timeout=60)
+            except (OSError, TimeoutError) as error:
+                raise EngineError(f"cannot reach the Dask scheduler {self.scheduler} "
+                                  f"({error})") from None
             where = f"the Dask cluster at {self.scheduler}"
         else:
             # one student at a time per process: nbgrader changes the working folder
@@ -73,17 +77,19 @@ class Engine:
 
     def check_workers(self, bundle: Bundle):
         """Scatter the bundle and run the canaries on every worker; the bundle's future."""
-        self.client.wait_for_workers(1, timeout=300)
+        try:
+            self.client.wait_for_workers(1, timeout=300)
+        except TimeoutError:
+            raise EngineError("the Dask cluster has no workers (waited 300 s): start "
+                              "`dask worker <scheduler address>` on the grading machines") \
+                from None
         shared = self.client.scatter(bundle, broadcast=True, hash=False)
         workers = list(self.client.scheduler_info(n_workers=-1)["workers"])
         futures = [self.client.submit(task.canaries_on_worker, shared, workers=[addr],
                                       allow_other_workers=False, pure=False,
                                       key=f"canaries-{uuid.uuid4().hex[:8]}")
                    for addr in workers]
-        try:
-            places = self.client.gather(futures)
-        except task.GraderBroken:
-            raise
+        places = self.client.gather(futures)  # a GraderBroken here stops the batch
         print(f"Canaries passed on {len(places)} workers", file=self.out, flush=True)
         return shared
 

@@ -22,7 +22,7 @@ from tqdm import tqdm
 from ..verdict.child import GraderBroken
 from . import export, gradebook_check, record, report, task
 from .bundle import SetupError, make_bundle
-from .engine import Engine
+from .engine import Engine, EngineError
 from .outcome import Assignment, StudentResult, failed_before_grading, gradebook_scores
 from .preflight import submission_hash
 from .sandbox import Limits, refuse_without_bwrap
@@ -213,6 +213,9 @@ def run_batch(opts: Options, out=sys.stdout) -> Batch:
                     _save(state / "results" / f"{student}.json", key, result)
                     bar.set_postfix_str(f"{student}: {result.status}"[:40])
                     bar.update(1)
+    except EngineError as error:
+        bar.close()
+        raise Refusal(str(error)) from None
     except KeyboardInterrupt:
         bar.close()
         print(f"\nInterrupted: {len(results)} of {len(students)} results saved; run the same "
