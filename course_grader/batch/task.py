@@ -19,6 +19,7 @@ for instructors who want the students' plots re-run in the feedback.
 
 from __future__ import annotations
 
+import atexit
 import copy
 import dataclasses
 import json
@@ -137,6 +138,12 @@ class _Base:
 _BASES: dict[str, _Base] = {}
 _CANARIES_PASSED: set[str] = set()
 _LOCK = threading.Lock()
+
+
+@atexit.register
+def _remove_bases() -> None:
+    for base in _BASES.values():
+        shutil.rmtree(base.root, ignore_errors=True)
 
 
 def _base(bundle: Bundle) -> _Base:
