@@ -22,6 +22,8 @@ from traitlets import Unicode
 
 import course_grader
 
+from ..cells import is_test
+
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS.*?(### END HIDDEN TESTS\n?|$)", re.S)
 PACKAGE_DIR = str(Path(course_grader.__file__).resolve().parent)
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -29,11 +31,6 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 def one_line(ename: str, evalue: str) -> str:
     return f"{ename}: {evalue}" if evalue else ename
-
-
-def _is_test(cell) -> bool:
-    meta = cell.metadata.get("nbgrader", {})
-    return bool(meta.get("grade")) and not meta.get("solution")
 
 
 def _leaks(line: str) -> bool:
@@ -53,7 +50,7 @@ class SanitizeFeedback(NbGraderPreprocessor):
             for out in cell.get("outputs", []):
                 if out.get("output_type") != "error":
                     continue
-                if _is_test(cell) or any(_leaks(t) for t in out.get("traceback", [])[-1:]):
+                if is_test(cell) or any(_leaks(t) for t in out.get("traceback", [])[-1:]):
                     out["traceback"] = [one_line(out.get("ename", ""), out.get("evalue", ""))]
                 else:
                     out["traceback"] = [t for t in out.get("traceback", []) if not _leaks(t)]

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import nbformat
 
+from ..cells import is_setup, is_test, nbgrader_meta
 from ..verdict.child import to_python
 from ..verdict.selfcontained import defined_functions, outside_names
 
@@ -75,23 +76,12 @@ FIELD_TYPES = {"grade": bool, "solution": bool, "locked": bool, "task": bool,
                "checksum": str, "cell_type": str}
 
 
-def _meta(cell) -> dict:
-    metadata = cell.get("metadata") if isinstance(cell, dict) else None
-    meta = metadata.get("nbgrader") if isinstance(metadata, dict) else None
-    return meta if isinstance(meta, dict) else {}
-
-
 def graded_id(cell) -> str | None:
-    meta = _meta(cell)
+    meta = nbgrader_meta(cell)
     if meta.get("grade") or meta.get("solution") or meta.get("locked") or meta.get("task"):
         grade_id = meta.get("grade_id")
         return grade_id if isinstance(grade_id, str) else None
     return None
-
-
-def _is_test(cell) -> bool:
-    meta = _meta(cell)
-    return bool(meta.get("grade")) and not meta.get("solution")
 
 
 def malformed_fields(meta) -> list[str]:
@@ -201,7 +191,7 @@ class Repairer:
             self._copy_metadata(cell, release_cell)
             self.report.note("metadata_altered", f"cell {grade_id!r} had altered "
                              f"{', '.join(changed)}; restored from the release", True)
-        locked = release_cell.metadata.nbgrader.get("locked") or _is_test(release_cell)
+        locked = release_cell.metadata.nbgrader.get("locked") or is_test(release_cell)
         if locked and not release_cell.metadata.nbgrader.get("solution") \
                 and cell.source != release_cell.source:
             cell.source = release_cell.source
@@ -211,7 +201,7 @@ class Repairer:
     def _find_unlabelled(self, nb, release_cell):
         mark = _fingerprint(release_cell)
         for cell in nb.cells:
-            if not _meta(cell) and mark in cell.source:
+            if not nbgrader_meta(cell) and mark in cell.source:
                 return cell
         return None
 
@@ -227,7 +217,7 @@ class Repairer:
             else:
                 cell.pop("outputs", None)
                 cell.pop("execution_count", None)
-            if _is_test(release_cell):
+            if is_test(release_cell):
                 cell.source = release_cell.source
 
     def _insert(self, nb, grade_id: str, release_cell) -> None:
@@ -336,11 +326,10 @@ def preflight(course: Path, student: str, release, work_root: Path, assignment: 
 def _self_contained(nb, release, report: Preflight) -> None:
     # the setup cell as the grading child runs it: IPython syntax (%matplotlib) translated,
     # or the whole cell fails to parse and every import in it looks missing
-    setup = to_python("\n".join(c.source for c in release.cells if graded_id(c)
-                                and _meta(c).get("locked") and not _meta(c).get("grade")
-                                and c.cell_type == "code"))
+    setup = to_python("\n".join(c.source for c in release.cells if is_setup(c)))
     for cell in nb.cells:
-        if cell.cell_type != "code" or not _meta(cell).get("solution") or not graded_id(cell):
+        if cell.cell_type != "code" or not nbgrader_meta(cell).get("solution") \
+                or not graded_id(cell):
             continue
         # every function the answer cell defines runs alone at grading
         for function in defined_functions(cell.source):

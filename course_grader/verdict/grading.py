@@ -18,19 +18,9 @@ import nbformat
 
 from .. import reference
 from ..assignment import ANSWER_CELLS, EXERCISES
+from ..cells import is_setup, is_test, nbgrader_meta
 from . import checks
 from .child import ChildOptions, Exercise, GraderBroken, run_child, to_python
-
-
-def nbgrader_meta(cell) -> dict:
-    meta = cell.get("metadata", {}).get("nbgrader", {})
-    return meta if isinstance(meta, dict) else {}
-
-
-def is_test(cell) -> bool:
-    meta = nbgrader_meta(cell)
-    return cell.get("cell_type") == "code" and meta.get("grade") is True \
-        and not meta.get("solution")
 
 
 @dataclass
@@ -47,10 +37,7 @@ class GradingSetup:
         if not path.is_file():
             raise GraderBroken(f"the source notebook {path} is missing")
         nb = nbformat.read(path, as_version=4)
-        setup = "\n".join(to_python(c.source) for c in nb.cells
-                          if c.cell_type == "code" and nbgrader_meta(c).get("locked")
-                          and not nbgrader_meta(c).get("grade")
-                          and not nbgrader_meta(c).get("solution"))
+        setup = "\n".join(to_python(c.source) for c in nb.cells if is_setup(c))
         provided = {}
         for item in sorted(source_dir.iterdir()):
             if item.is_file() and not item.name.startswith(".") and item.suffix != ".ipynb":

@@ -19,8 +19,9 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Integer
 
 from ..batch.sandbox import Limits
+from ..cells import is_test, nbgrader_meta
 from .child import ChildOptions, GraderBroken
-from .grading import GradingSetup, answers_of, default_uid, grade_answers, is_test, nbgrader_meta
+from .grading import GradingSetup, answers_of, default_uid, grade_answers
 from .inert import make_inert
 
 ENAME = "GradingCheckFailed"
