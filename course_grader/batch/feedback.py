@@ -16,6 +16,8 @@ import json
 import re
 from pathlib import Path
 
+from jinja2 import BytecodeCache
+from nbconvert.exporters import HTMLExporter
 from nbformat.v4 import new_markdown_cell
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
@@ -79,3 +81,35 @@ class SanitizeFeedback(NbGraderPreprocessor):
         lines += [f"- {note}" for note in result.notes]
         lines += [f"- {finding.message}" for finding in report.findings]
         return "\n".join(lines)
+
+
+class _CompiledTemplates(BytecodeCache):
+    """Compiled Jinja templates kept for the life of the process.
+
+    nbgrader makes a new HTML exporter, and so a new Jinja environment, for
+    every student; without this each feedback page compiles the same dozen
+    templates again.  The key covers the template's source, so an edited
+    template is compiled afresh.
+    """
+
+    def __init__(self):
+        self.compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket):
+        if bucket.key in self.compiled:
+            bucket.bytecode_from_string(self.compiled[bucket.key])
+
+    def dump_bytecode(self, bucket):
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+_COMPILED = _CompiledTemplates()
+
+
+class FeedbackExporter(HTMLExporter):
+    """nbconvert's HTML exporter, with its compiled templates shared between students."""
+
+    def _create_environment(self):
+        environment = super()._create_environment()
+        environment.bytecode_cache = _COMPILED
+        return environment

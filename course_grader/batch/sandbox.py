@@ -69,12 +69,14 @@ def _read_only_roots() -> list[Path]:
 
 
 def bwrap_argv(workdir: Path, kernel_dir: Path | None, limits: Limits, uid: int | None,
-               extra_env: dict | None = None, switch_uids_inside: bool = False) -> list[str]:
+               extra_env: dict | None = None, switch_uids_inside: bool = False,
+               read_only: list[Path] = ()) -> list[str]:
     """The bubblewrap command line that wraps a kernel (or grading child) command.
 
     With ``switch_uids_inside`` (root only) the command itself starts as root in
     the sandbox, keeps the right to change uid and to signal, and gives each
     piece of student code a uid of its own (the grading child does this).
+    ``read_only`` folders are mounted before the writable ones, which may lie inside them.
     """
     argv = [bwrap_path() or "bwrap"]
     if uid is not None:
@@ -106,11 +108,13 @@ def bwrap_argv(workdir: Path, kernel_dir: Path | None, limits: Limits, uid: int 
     for root in mounts:
         argv += ["--ro-bind", str(root), str(root)]
     argv += ["--ro-bind", str(JAIL), JAIL_INSIDE]
+    for folder in read_only:
+        argv += ["--ro-bind", str(folder), str(folder)]
     writable = [workdir] + ([kernel_dir] if kernel_dir is not None else [])
     for folder in writable:
         argv += ["--bind", str(folder), str(folder)]
     # bubblewrap makes the folders leading to a mount point 0700 as root
-    for folder in _ancestors([*mounts, *writable]):
+    for folder in _ancestors([*mounts, *read_only, *writable]):
         argv += ["--chmod", "0755", str(folder)]
     argv += ["--chdir", str(workdir), "--clearenv"]
     env = {

@@ -171,7 +171,8 @@ def _config(bundle: Bundle, course: Path, db_url: str, work: Path, slot: int,
                                  "file_mb": lim.file_mb, "tmp_mb": lim.tmp_mb},
         "TrustedVerdict": {"sandboxed": bundle.sandbox, "uid": pipeline.VERDICT_UID + 8 * slot,
                            "memory_mb": lim.memory_mb, "processes": lim.processes},
-        "GenerateFeedback": {"preprocessors": FEEDBACK_STEPS},
+        "GenerateFeedback": {"preprocessors": FEEDBACK_STEPS,
+                             "exporter_class": "course_grader.batch.feedback.FeedbackExporter"},
         "HTMLExporter": {"template_name": "feedback"},
     }))
     return cfg

@@ -1,22 +1,27 @@
-"""Run the untrusted grading child: a fresh, sandboxed interpreter per submission.
+"""Run the untrusted grading child: a sandboxed interpreter, prepared once, per slot.
 
-The grader (trusted) writes a job into a throw-away folder: the course's setup
-cell, the student's answer cells, the layer sizes to call each function on,
-and copies of the provided modules that the release hands to students.  The
-child runs ``runner.py`` there and leaves data behind; ``intake`` reads it.
-The folder holds nothing secret: no reference code, no solutions, no grader.
+The grader (trusted) writes into a throw-away folder the course's setup cell
+and copies of the provided modules that the release hands to students; the
+child runs ``runner.py`` there, runs the setup cell once and then takes one
+submission after another: their answer cells and the layer sizes to call each
+function on.  It leaves data behind; ``intake`` reads it.  The folder holds
+nothing secret: no reference code, no solutions, no grader.
 """
 
 from __future__ import annotations
 
+import atexit
+import hashlib
 import json
 import os
+import secrets
 import select
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +31,9 @@ from .intake import ExerciseResult, read_exercise
 
 RUNNER = Path(__file__).with_name("runner.py")
 SETUP_SECONDS = 60  # imports of numpy and matplotlib on a loaded machine
+# submissions one runner serves before a fresh one replaces it: bounds whatever a
+# student could leave in the sandbox that the runner does not clean (SysV IPC objects)
+RECYCLE_AFTER = 50
 
 
 class GraderBroken(RuntimeError):
@@ -58,37 +66,121 @@ def to_python(code: str) -> str:
         return code
 
 
-def _prepare(folder: Path, setup: str, provided: dict[str, bytes],
-             exercises: list[Exercise], options: ChildOptions) -> list[str]:
-    for name, data in provided.items():
-        (folder / name).write_bytes(data)
-    shutil.copyfile(RUNNER, folder / "grading_runner.py")
-    out = folder / "out"
-    out.mkdir()
-    # as root, in the sandbox: each exercise runs under its own uid and owns only its folder
-    switch = options.sandboxed and options.uid is not None
-    records = []
-    for index, exercise in enumerate(exercises):
-        uid = options.uid + index if switch else None
-        (out / exercise.name).mkdir(mode=0o700)
-        if uid is not None:
-            os.chown(out / exercise.name, uid, uid)
-        records.append(dict(vars(exercise), uid=uid))
-    job = {"setup": setup, "out": str(out), "exercise_seconds": options.exercise_seconds,
-           "processes": options.limits.processes, "sweep": options.sandboxed,
-           "exercises": records}
-    (folder / "job.json").write_text(json.dumps(job))
-    for path in [folder, out, *folder.glob("*.*")]:
-        path.chmod(0o755 if path.is_dir() else 0o644)
-    command = [sys.executable, "-I", str(folder / "grading_runner.py"), str(folder / "job.json")]
-    wrapper = jail_argv(options.limits)
-    if options.sandboxed:
-        if not bwrap_path():
-            raise GraderBroken("bubblewrap (bwrap) is not installed; grading runs student "
-                               "code only inside it (sudo apt-get install bubblewrap)")
-        wrapper += bwrap_argv(folder, None, options.limits, options.uid,
-                              {"MPLBACKEND": "Agg"}, switch_uids_inside=switch)
-    return wrapper + command
+class GradingChild:
+    """One sandboxed runner: the setup cell run once, then any number of submissions.
+
+    Each submission's answer cells run in fresh forks of the prepared runner
+    (see ``runner.py``), under the same sandbox, uids and limits as a runner
+    started for that submission alone.  ``grade`` returns None when the runner
+    did not answer as it should (it died, hung or said something else), and
+    ``run_child`` then grades that submission again in a fresh child.
+    """
+
+    def __init__(self, setup: str, provided: dict[str, bytes], options: ChildOptions):
+        self.options = options
+        self.served = 0
+        self.lock = threading.Lock()
+        self.folder = Path(tempfile.mkdtemp(prefix="cg-verdict-"))
+        self.jobs = self.folder / "jobs"
+        self.proc: subprocess.Popen | None = None
+        self._buffer = b""
+        try:
+            self._start(setup, provided)
+        except BaseException:
+            self.close()
+            raise
+
+    def _start(self, setup: str, provided: dict[str, bytes]) -> None:
+        options = self.options
+        for name, data in provided.items():
+            (self.folder / name).write_bytes(data)
+        shutil.copyfile(RUNNER, self.folder / "grading_runner.py")
+        (self.folder / "setup.json").write_text(json.dumps({
+            "setup": setup, "exercise_seconds": options.exercise_seconds,
+            "processes": options.limits.processes, "sweep": options.sandboxed}))
+        self.jobs.mkdir()
+        for path in [self.folder, self.jobs, *self.folder.glob("*.*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        command = [sys.executable, "-I", str(self.folder / "grading_runner.py"),
+                   str(self.folder / "setup.json")]
+        wrapper = jail_argv(options.limits)
+        if options.sandboxed:
+            if not bwrap_path():
+                raise GraderBroken("bubblewrap (bwrap) is not installed; grading runs student "
+                                   "code only inside it (sudo apt-get install bubblewrap)")
+            # the runner and the provided modules are read-only: a student's code cannot
+            # plant a module that a later submission's fork would import
+            wrapper += bwrap_argv(self.jobs, None, options.limits, options.uid,
+                                  {"MPLBACKEND": "Agg"}, switch_uids_inside=self._switch,
+                                  read_only=[self.folder])
+        with open(self.folder / "stderr.txt", "wb") as errors:
+            self.proc = subprocess.Popen(wrapper + command, cwd=self.jobs,
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         stderr=errors, env=_environment(), process_group=0)
+        first = self._read_line(time.monotonic() + SETUP_SECONDS)
+        if first.strip() != b"setup-ok":
+            detail = (first.decode(errors="replace").strip() or
+                      (self.folder / "stderr.txt").read_text(errors="replace")[-1500:].strip())
+            raise GraderBroken("the grading interpreter could not run the course's setup "
+                               f"cell, so nobody can be graded: {detail or 'no output'}")
+
+    @property
+    def _switch(self) -> bool:
+        # as root, in the sandbox: each exercise runs under its own uid and owns only its folder
+        return self.options.sandboxed and self.options.uid is not None
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def grade(self, exercises: list[Exercise]) -> tuple[dict[str, ExerciseResult | None], bool]:
+        """The validated results per exercise, and whether the runner kept its protocol."""
+        self.served += 1
+        for leftover in self.jobs.iterdir():  # whatever an earlier submission left behind
+            _remove(leftover)
+        token = secrets.token_hex(16)
+        work = self.jobs / token
+        out = work / "out"
+        out.mkdir(parents=True)
+        records = []
+        for index, exercise in enumerate(exercises):
+            uid = self.options.uid + index if self._switch else None
+            (out / exercise.name).mkdir(mode=0o700)
+            if uid is not None:
+                os.chown(out / exercise.name, uid, uid)
+            records.append(dict(vars(exercise), uid=uid))
+        (work / "job.json").write_text(json.dumps({"exercises": records}))
+        for path in (work, out, work / "job.json"):
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        deadline = time.monotonic() + self.options.exercise_seconds * len(exercises) + 10
+        try:
+            self.proc.stdin.write(f"{token}\n".encode())
+            self.proc.stdin.flush()
+            answer = self._read_line(deadline)
+        except OSError:
+            answer = b""
+        intact = answer.strip() == f"done {token}".encode()
+        results = {e.name: read_exercise(out, e.name, len(e.calls)) for e in exercises}
+        _remove(work)
+        return results, intact
+
+    def _read_line(self, deadline: float) -> bytes:
+        fd = self.proc.stdout.fileno()
+        while b"\n" not in self._buffer and len(self._buffer) < 4096:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                break
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                break
+            self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return line
+
+    def close(self) -> None:
+        if self.proc is not None:
+            _kill(self.proc)
+            self.proc = None
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def _environment() -> dict:
@@ -98,51 +190,11 @@ def _environment() -> dict:
     return env
 
 
-def run_child(setup: str, provided: dict[str, bytes], exercises: list[Exercise],
-              options: ChildOptions) -> dict[str, ExerciseResult | None]:
-    """Run the answers in a fresh sandboxed interpreter; the validated results per exercise.
-
-    Raises GraderBroken when the setup cell (trusted text, run before any
-    student code) fails: that is a broken grading set-up, never a student's 0.
-    """
-    folder = Path(tempfile.mkdtemp(prefix="cg-verdict-"))
-    try:
-        argv = _prepare(folder, setup, provided, exercises, options)
-        limit = SETUP_SECONDS + options.exercise_seconds * len(exercises) + 10
-        deadline = time.monotonic() + limit
-        with open(folder / "stderr.txt", "wb") as errors:
-            proc = subprocess.Popen(argv, cwd=folder, stdin=subprocess.DEVNULL,
-                                    stdout=subprocess.PIPE, stderr=errors,
-                                    env=_environment(), process_group=0)
-            try:
-                # the runner's one line, written before any student code runs
-                first = _first_line(proc, time.monotonic() + SETUP_SECONDS)
-                proc.wait(timeout=max(1.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pass
-            finally:
-                _kill(proc)
-        if first.strip() != b"setup-ok":
-            detail = (first.decode(errors="replace").strip() or
-                      (folder / "stderr.txt").read_text(errors="replace")[-1500:].strip())
-            raise GraderBroken("the grading interpreter could not run the course's setup "
-                               f"cell, so nobody can be graded: {detail or 'no output'}")
-        return {e.name: read_exercise(folder / "out", e.name, len(e.calls)) for e in exercises}
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def _first_line(proc: subprocess.Popen, deadline: float) -> bytes:
-    fd, line = proc.stdout.fileno(), b""
-    while b"\n" not in line and len(line) < 4096:
-        left = deadline - time.monotonic()
-        if left <= 0 or not select.select([fd], [], [], left)[0]:
-            break
-        chunk = os.read(fd, 4096)
-        if not chunk:
-            break
-        line += chunk
-    return line.split(b"\n", 1)[0]
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def _kill(proc: subprocess.Popen) -> None:
@@ -151,4 +203,86 @@ def _kill(proc: subprocess.Popen) -> None:
     except ProcessLookupError:
         pass
     proc.wait()
-    proc.stdout.close()
+    for stream in (proc.stdin, proc.stdout):
+        try:
+            stream.close()
+        except OSError:
+            pass
+
+
+# prepared children of this process, by everything that shapes them; a grading holds
+# its worker slot (and so its uids) while it uses one, so two never share a child
+_WARM: dict[str, GradingChild] = {}
+_WARM_LOCK = threading.Lock()
+KEEP_WARM = 4  # children kept per process (one per slot it has used lately)
+
+
+def _key(setup: str, provided: dict[str, bytes], options: ChildOptions) -> str:
+    digest = hashlib.sha256(setup.encode())
+    for name, data in sorted(provided.items()):
+        digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+    digest.update(repr((options.sandboxed, options.uid, options.limits,
+                        options.exercise_seconds)).encode())
+    return digest.hexdigest()
+
+
+def _take_warm(key: str) -> GradingChild | None:
+    with _WARM_LOCK:
+        child = _WARM.get(key)
+        if child is not None and child.lock.acquire(blocking=False):
+            if child.alive() and child.served < RECYCLE_AFTER:
+                return child
+            child.lock.release()
+            _WARM.pop(key).close()
+    return None
+
+
+def _keep_warm(key: str, child: GradingChild) -> None:
+    with _WARM_LOCK:
+        if key in _WARM or not child.alive():
+            child.close()
+            return
+        while len(_WARM) >= KEEP_WARM:
+            _WARM.pop(next(iter(_WARM))).close()
+        _WARM[key] = child
+
+
+@atexit.register
+def close_warm_children() -> None:
+    with _WARM_LOCK:
+        while _WARM:
+            _WARM.popitem()[1].close()
+
+
+def run_child(setup: str, provided: dict[str, bytes], exercises: list[Exercise],
+              options: ChildOptions) -> dict[str, ExerciseResult | None]:
+    """Run the answers in a sandboxed runner that nothing else ran in since its setup;
+    the validated results per exercise.
+
+    The runner is kept for the next submission (its setup is the costly part)
+    as long as it keeps its protocol; if it does not, this submission is graded
+    again in a fresh runner, whose results stand whatever the student's code
+    does to it.  Raises GraderBroken when the setup cell (trusted text, run
+    before any student code) fails: that is a broken grading set-up, never a
+    student's 0.
+    """
+    key = _key(setup, provided, options)
+    child = _take_warm(key)
+    if child is not None:
+        try:
+            results, intact = child.grade(exercises)
+        finally:
+            child.lock.release()
+        if intact:
+            return results
+        with _WARM_LOCK:
+            if _WARM.get(key) is child:
+                _WARM.pop(key)
+        child.close()
+    child = GradingChild(setup, provided, options)
+    results, intact = child.grade(exercises)
+    if intact:
+        _keep_warm(key, child)
+    else:
+        child.close()
+    return results

@@ -190,9 +190,9 @@ HTML_MARKDOWN = (f"<script>alert('{TOKEN}')</script>\n\n<img src=x onerror=\"ale
                  f"\n\n[click me](javascript:alert('{TOKEN}'))")
 FORGE_RESULTS = '''
 import json, os
-_job = json.load(open("job.json"))
+_job = json.load(open("job.json"))  # the runner's job for this submission, in our folder
 for _ex in _job["exercises"]:
-    _folder = os.path.join(_job["out"], _ex["name"])
+    _folder = os.path.join("out", _ex["name"])
     try:
         _calls = []
         for _i, _call in enumerate(_ex["calls"]):

@@ -1,0 +1,205 @@
+"""One prepared grading child serves many submissions: as fast as one, as safe as many.
+
+The runner runs the setup cell once and each submission in fresh forks.  A
+submission's code must not change the next submission's verdict in any way:
+every attack below runs as student A, then a probe student B is graded by the
+same runner.  B's answers are correct only while the sandbox is as clean as a
+fresh one; if anything A did survived, B loses points.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import textwrap
+
+import pytest
+
+from course_grader.sample_class import sample_class
+from course_grader.verdict import child as child_module
+from course_grader.verdict.child import ChildOptions
+from course_grader.verdict.grading import GradingSetup, default_uid, grade_answers
+from course_paths import ROOT
+
+pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None,
+                                reason="bubblewrap missing: apt-get install bubblewrap")
+
+SETUP = GradingSetup.from_course(ROOT, "initialization", "Initialization")
+CLASS = {sub.student: sub for sub in sample_class()}
+CORRECT = CLASS["ada_correct"].answers
+FULL = {"zeros": 10.0, "random": 10.0, "he": 10.0}
+
+
+def options(**changes) -> ChildOptions:
+    return ChildOptions(sandboxed=True, uid=default_uid(), **changes)
+
+
+def points(answers, opts) -> dict[str, float]:
+    totals: dict[str, float] = {}
+    for grade_id, (_, awarded) in grade_answers(SETUP, answers, opts).items():
+        exercise = SETUP.tests[grade_id][0]
+        totals[exercise] = totals.get(exercise, 0.0) + awarded
+    return totals
+
+
+def with_zeros(prelude: str, condition: str = "True") -> dict[str, str]:
+    """Correct answers whose zeros function first runs ``prelude`` (the attack or the
+    probe) and returns the right arrays only while ``condition`` holds."""
+    body = textwrap.indent(textwrap.dedent(prelude), "    ")
+    code = (f"def initialize_parameters_zeros(layers_dims):\n{body}\n"
+            f"    if not ({condition}):\n        return {{}}\n"
+            "    return {k: v for l in range(1, len(layers_dims)) for k, v in (\n"
+            "        ('W' + str(l), np.zeros((layers_dims[l], layers_dims[l - 1]))),\n"
+            "        ('b' + str(l), np.zeros((layers_dims[l], 1))))}\n")
+    return dict(CORRECT, zeros=code)
+
+
+@pytest.fixture
+def fresh_runners():
+    """Every test starts without prepared children and leaves none behind."""
+    child_module.close_warm_children()
+    yield
+    child_module.close_warm_children()
+
+
+def warm_children() -> list:
+    return list(child_module._WARM.values())
+
+
+def test_the_sample_class_graded_by_one_runner_gets_its_points(fresh_runners):
+    opts = options()
+    for sub in sample_class():
+        assert points(sub.answers, opts) == {ex: float(p) for ex, p in sub.expected.items()}, \
+            sub.student
+    [runner] = warm_children()
+    assert runner.served == len(sample_class())
+
+
+def test_the_helpers_make_a_probe_that_can_fail(fresh_runners):
+    assert points(with_zeros("pass", "False"), options())["zeros"] == 0.0
+    assert points(with_zeros("pass"), options()) == FULL
+
+
+ATTACKS = {
+    # a process that outlives A and writes full-mark results into every later job
+    "daemon forging results": ("""
+        import os, time, json, glob
+        if os.fork() == 0:
+            os.setsid()
+            for _ in range(400):
+                for folder in glob.glob('../*/out/*') + glob.glob('/tmp/*'):
+                    try:
+                        with open(folder + '/result.json', 'w') as fh:
+                            json.dump({'defined': True, 'calls': []}, fh)
+                    except OSError:
+                        pass
+                time.sleep(0.01)
+            os._exit(0)
+        """, "True"),
+    # a module planted where the setup cell's imports are found
+    "planted module": ("""
+        import sys
+        for folder in sys.path[:3] + ['.', '..', '/tmp']:
+            try:
+                with open(folder + '/planted_by_a.py', 'w') as fh:
+                    fh.write('PLANTED = True')
+            except OSError:
+                pass
+        """, "True"),
+    "files left in scratch space": ("""
+        import os
+        for folder in ('/tmp', '/dev/shm'):
+            try:
+                with open(folder + '/left_by_a', 'w') as fh:
+                    fh.write('x')
+                os.makedirs(folder + '/dir_by_a/deeper', exist_ok=True)
+            except OSError:
+                pass
+        """, "True"),
+    # the runner's pipes: forged answers to the grader, or a stolen next job
+    "the runner's pipes": ("""
+        import os
+        for fd in range(3, 64):
+            for target in ('/proc/%d/fd/%d' % (os.getppid(), fd), '/proc/self/fd/%d' % fd):
+                try:
+                    out = os.open(target, os.O_WRONLY)
+                    os.write(out, b'done ' + b'0' * 32 + b'\\n')
+                    os.close(out)
+                except OSError:
+                    pass
+        """, "True"),
+    "killing the runner": ("""
+        import os, signal
+        for target in (os.getppid(), -1):
+            try:
+                os.kill(target, signal.SIGKILL)
+            except OSError:
+                pass
+        """, "True"),
+    "stopping the runner": ("""
+        import os, signal
+        try:
+            os.kill(os.getppid(), signal.SIGSTOP)
+        except OSError:
+            pass
+        """, "True"),
+}
+
+# what B checks: nothing A made is visible to it, and its own folder is fresh
+PROBE = """
+import os, sys, glob
+seen = [p for p in glob.glob('/tmp/*') + glob.glob('/dev/shm/*')
+        if 'by_a' in p]
+try:
+    import planted_by_a
+    seen.append('planted module')
+except ImportError:
+    pass
+"""
+
+
+@pytest.mark.parametrize("attack", sorted(ATTACKS))
+def test_what_a_submission_does_never_reaches_the_next(fresh_runners, attack):
+    prelude, condition = ATTACKS[attack]
+    opts = options(exercise_seconds=6)
+    points(CORRECT, opts)  # a runner that has served before
+    points(with_zeros(prelude, condition), opts)
+    assert points(with_zeros(PROBE, "not seen"), opts) == FULL
+    # and a wrong probe stays wrong: nothing forged its results
+    assert points(dict(with_zeros(PROBE, "False")), opts)["zeros"] == 0.0
+    assert points(CORRECT, opts) == FULL
+
+
+def test_a_runner_that_stops_answering_is_replaced_and_the_submission_graded_afresh(
+        fresh_runners):
+    # as root no student can signal the runner; unprivileged, one could (see ATTACKS):
+    # either way the grader must not wait forever nor take a half-finished job
+    opts = options(exercise_seconds=1)
+    points(CORRECT, opts)
+    [first] = warm_children()
+    os.killpg(first.proc.pid, signal.SIGSTOP)
+    try:
+        assert points(with_zeros(PROBE, "not seen"), opts) == FULL
+    finally:
+        if first.proc is not None:
+            os.killpg(first.proc.pid, signal.SIGCONT)
+    assert not first.alive()
+    assert [c for c in warm_children() if c is first] == []
+
+
+def test_a_runner_is_replaced_after_its_quota(fresh_runners, monkeypatch):
+    monkeypatch.setattr(child_module, "RECYCLE_AFTER", 2)
+    opts = options()
+    seen = set()
+    for _ in range(5):
+        assert points(CORRECT, opts) == FULL
+        seen.update(str(c.folder) for c in warm_children())
+    assert len(seen) == 3
+
+
+def test_a_broken_setup_cell_still_stops_grading(fresh_runners):
+    broken = GradingSetup("import module_that_is_not_there\n", SETUP.provided, SETUP.tests)
+    with pytest.raises(child_module.GraderBroken, match="module_that_is_not_there"):
+        grade_answers(broken, CORRECT, options())
+    assert warm_children() == []
