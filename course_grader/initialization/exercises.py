@@ -9,8 +9,15 @@ from __future__ import annotations
 from dataclasses import replace
 
 from .record import Check, Exercise, Mistake
-from .reference import (Constant, Weights, fan_out_scale, glorot_scale, he_scale,
-                        he_without_root, xavier_scale)
+from .reference import (
+    Constant,
+    Weights,
+    fan_out_scale,
+    glorot_scale,
+    he_scale,
+    he_without_root,
+    xavier_scale,
+)
 
 
 def graded(name: str, structure: float = 4, values: float = 6) -> tuple[Check, ...]:
