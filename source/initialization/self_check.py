@@ -140,9 +140,15 @@ def _check_structure(params, dims):
     values = {key: value if isinstance(value, np.ndarray) else type(value).__name__
               for key, value in params.items() if isinstance(key, str)}
     problem = structure_problem(keys, values, dims)
-    if problem is not None:
-        message, code = problem
-        raise CheckFailed(f"With layers_dims={dims}: {message}", code)
+    if problem is None:
+        return
+    message, code = problem
+    if code in ("swapped_w_b", "transposed", "wrong_shape", "bias_flat", "wrong_bias_shape"):
+        # the example's sizes are no secret: spell its shapes out
+        shapes = ", ".join(f"W{l} {(dims[l], dims[l - 1])}, b{l} {(dims[l], 1)}"
+                           for l in range(1, len(dims)))
+        message += f" Here that means {shapes}."
+    raise CheckFailed(f"With layers_dims={dims}: {message}", code)
 
 
 def _check_biases_zero(params, dims):
