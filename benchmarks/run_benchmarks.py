@@ -19,30 +19,16 @@ import time
 from pathlib import Path
 
 import nbformat
-import numpy as np
 
 HERE = Path(__file__).resolve().parent
 SOURCE = HERE.parent / "source" / "initialization"
-sys.path[:0] = [str(SOURCE), str(HERE)]
+sys.path[:0] = [str(SOURCE), str(HERE), str(HERE.parent)]
 
 import model  # noqa: E402
 import plain_training  # noqa: E402
+from course_grader.initialization import EXERCISES  # noqa: E402
 
-
-def scaled(scale):
-    def initialize(dims):
-        rng = np.random.RandomState(3)
-        params = {}
-        for l in range(1, len(dims)):
-            factor = scale(dims[l - 1])
-            params[f"W{l}"] = rng.randn(dims[l], dims[l - 1]) * factor
-            params[f"b{l}"] = np.zeros((dims[l], 1))
-        return params
-    return initialize
-
-
-METHODS = {"zeros": scaled(lambda n: 0.0), "random": scaled(lambda n: 10.0),
-           "he": scaled(lambda n: np.sqrt(2.0 / n))}
+METHODS = {name: exercise.reference for name, exercise in EXERCISES.items()}
 
 
 def seconds(fn, *args, **kwargs) -> float:

@@ -2,7 +2,10 @@
 
 Each submission is the released notebook with the answer cells replaced by
 the code a student might write.  The demo grades this class, and the tests
-grade it too and compare against ``expected`` (points per exercise).
+grade it too and compare against ``expected`` (points per exercise, derived
+from the exercises' records) and ``diagnoses`` (the mistake the grader names).
+An exercise added to the records needs its answer in ``CORRECT``; every
+student then answers it correctly unless their submission says otherwise.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from pathlib import Path
 
 import nbformat
 
-from .assignment import ANSWER_CELLS, NOTEBOOK
+from .assignment import NOTEBOOK
+from .initialization import EXERCISES
 
 ZEROS = '''
 def initialize_parameters_zeros(layers_dims):
@@ -82,6 +86,9 @@ def initialize_parameters_he(layers_dims):
     return parameters
 '''
 
+CORRECT = {"zeros": ZEROS, "random": RANDOM, "he": HE}
+ALTERNATIVE = {"zeros": ZEROS_ALT, "random": RANDOM_ALT, "he": HE_ALT}
+
 HE_HARD_CODED = '''
 def initialize_parameters_he(layers_dims):
     return {
@@ -108,60 +115,82 @@ def _edit(code: str, old: str, new: str) -> str:
 
 @dataclass
 class Submission:
-    """Answer code for each exercise, and the points each exercise should earn."""
+    """Answer code for each exercise, the points each should earn, the mistakes named."""
 
     student: str
     what: str
     answers: dict = field(default_factory=dict)  # exercise -> code; missing = untouched
     expected: dict = field(default_factory=dict)  # exercise -> points
+    diagnoses: dict = field(default_factory=dict)  # exercise -> code of its last failed check
 
 
-def _sub(student, what, expected, zeros=ZEROS, random=RANDOM, he=HE):
-    answers = {"zeros": zeros, "random": random, "he": he}
-    return Submission(student, what, answers, dict(zip(("zeros", "random", "he"), expected)))
+def correct(student: str, what: str, answers: dict | None = None, *,
+            exercises: dict = EXERCISES, base: dict = CORRECT) -> Submission:
+    """Every exercise right: ``base``'s answers, or the ones given; full points."""
+    return Submission(student, what, {**base, **(answers or {})},
+                      {name: record.points for name, record in exercises.items()})
+
+
+def mistaken(student: str, what: str, exercise: str, answer: str, diagnosis: str,
+             passes: tuple[str, ...] = (), *, exercises: dict = EXERCISES,
+             base: dict = CORRECT) -> Submission:
+    """Right but for ``exercise``, which earns only the checks whose part it ``passes``."""
+    sub = correct(student, what, {exercise: answer}, exercises=exercises, base=base)
+    sub.expected[exercise] = float(sum(check.points for check in exercises[exercise].checks
+                                       if check.part in passes))
+    sub.diagnoses[exercise] = diagnosis
+    return sub
 
 
 def sample_class() -> list[Submission]:
     """The demo class; the tests grade the same class and expect these points."""
     w_he = "np.random.randn(layers_dims[l], layers_dims[l - 1]) * scale"
+    he_scale = "np.sqrt(2 / layers_dims[l - 1])"
+    structure = ("structure",)
     return [
-        _sub("ada_correct", "correct solution", (10, 10, 10)),
+        correct("ada_correct", "correct solution"),
         Submission("ben_untouched", "the release, handed in untouched", {},
-                   {"zeros": 0, "random": 0, "he": 0}),
-        _sub("cleo_alternative", "correct, written differently", (10, 10, 10),
-             ZEROS_ALT, RANDOM_ALT, HE_ALT),
-        _sub("dan_xavier", "Xavier scale sqrt(1/n) used for He", (10, 10, 4),
-             he=_edit(HE, "np.sqrt(2 / layers_dims[l - 1])", "np.sqrt(1 / layers_dims[l - 1])")),
-        _sub("eve_fan_out", "He scaled with the fan-out", (10, 10, 4),
-             he=_edit(HE, "np.sqrt(2 / layers_dims[l - 1])", "np.sqrt(2 / layers_dims[l])")),
-        _sub("finn_glorot", "Glorot scale used for He", (10, 10, 4),
-             he=_edit(HE, "np.sqrt(2 / layers_dims[l - 1])",
-                      "np.sqrt(2 / (layers_dims[l - 1] + layers_dims[l]))")),
-        _sub("gus_transposed", "He weights transposed", (10, 10, 0),
-             he=_edit(HE, w_he, "np.random.randn(layers_dims[l - 1], layers_dims[l]) * scale")),
-        _sub("hana_swapped", "W and b swapped in zeros", (0, 10, 10),
-             zeros=_edit(_edit(ZEROS, '"W" + str(l)', '"tmp"'), '"b" + str(l)', '"W" + str(l)')
-             .replace('"tmp"', '"b" + str(l)')),
-        _sub("ivan_last_layer", "loop stops before the last layer", (10, 0, 10),
-             random=_edit(RANDOM, "range(1, L + 1)", "range(1, L)")),
-        _sub("jade_no_seed", "seed line removed", (10, 4, 10),
-             random=_edit(RANDOM, "    np.random.seed(3)\n", "")),
-        _sub("kai_reseeded", "seed set again for every layer", (10, 10, 4),
-             he=_edit(HE, "        scale =", "        np.random.seed(3)\n        scale =")),
-        _sub("lena_uniform", "np.random.rand instead of randn", (10, 4, 10),
-             random=_edit(RANDOM, "np.random.randn(", "np.random.rand(")),
-        _sub("milo_biases", "non-zero biases in zeros", (4, 10, 10),
-             zeros=_edit(ZEROS, "np.zeros((layers_dims[l], 1))", "np.ones((layers_dims[l], 1))")),
-        _sub("nora_hard_coded", "He output typed in from the example", (10, 10, 0),
-             he=HE_HARD_CODED),
-        _sub("omar_int_zeros", "integer zeros", (0, 10, 10),
-             zeros=_edit(ZEROS, "layers_dims[l - 1]))", "layers_dims[l - 1]), dtype=int)")),
-        _sub("pia_flat_bias", "biases of shape (n,)", (10, 10, 0),
-             he=_edit(HE, "np.zeros((layers_dims[l], 1))", "np.zeros(layers_dims[l])")),
-        _sub("quin_he_for_random", "He scale in the large-random exercise", (10, 4, 10),
-             random=_edit(RANDOM, "* 10", "* np.sqrt(2 / layers_dims[l - 1])")),
-        _sub("rosa_warning", "correct, but prints a library warning", (10, 10, 10),
-             he=HE_WITH_WARNING),
+                   {name: 0.0 for name in EXERCISES}),
+        correct("cleo_alternative", "correct, written differently", ALTERNATIVE),
+        mistaken("dan_xavier", "Xavier scale sqrt(1/n) used for He", "he",
+                 _edit(HE, he_scale, "np.sqrt(1 / layers_dims[l - 1])"), "xavier_scale",
+                 structure),
+        mistaken("eve_fan_out", "He scaled with the fan-out", "he",
+                 _edit(HE, he_scale, "np.sqrt(2 / layers_dims[l])"), "fan_out", structure),
+        mistaken("finn_glorot", "Glorot scale used for He", "he",
+                 _edit(HE, he_scale, "np.sqrt(2 / (layers_dims[l - 1] + layers_dims[l]))"),
+                 "glorot_scale", structure),
+        mistaken("gus_transposed", "He weights transposed", "he",
+                 _edit(HE, w_he, "np.random.randn(layers_dims[l - 1], layers_dims[l]) * scale"),
+                 "transposed"),
+        mistaken("hana_swapped", "W and b swapped in zeros", "zeros",
+                 _edit(_edit(ZEROS, '"W" + str(l)', '"tmp"'), '"b" + str(l)', '"W" + str(l)')
+                 .replace('"tmp"', '"b" + str(l)'), "swapped_w_b"),
+        mistaken("ivan_last_layer", "loop stops before the last layer", "random",
+                 _edit(RANDOM, "range(1, L + 1)", "range(1, L)"), "missing_last_layer"),
+        mistaken("jade_no_seed", "seed line removed", "random",
+                 _edit(RANDOM, "    np.random.seed(3)\n", ""), "seed_missing", structure),
+        mistaken("kai_reseeded", "seed set again for every layer", "he",
+                 _edit(HE, "        scale =", "        np.random.seed(3)\n        scale ="),
+                 "reseeded_each_layer", structure),
+        mistaken("lena_uniform", "np.random.rand instead of randn", "random",
+                 _edit(RANDOM, "np.random.randn(", "np.random.rand("), "uniform_rand",
+                 structure),
+        mistaken("milo_biases", "non-zero biases in zeros", "zeros",
+                 _edit(ZEROS, "np.zeros((layers_dims[l], 1))", "np.ones((layers_dims[l], 1))"),
+                 "not_zero", structure),
+        mistaken("nora_hard_coded", "He output typed in from the example", "he",
+                 HE_HARD_CODED, "hard_coded"),
+        mistaken("omar_int_zeros", "integer zeros", "zeros",
+                 _edit(ZEROS, "layers_dims[l - 1]))", "layers_dims[l - 1]), dtype=int)"),
+                 "not_float"),
+        mistaken("pia_flat_bias", "biases of shape (n,)", "he",
+                 _edit(HE, "np.zeros((layers_dims[l], 1))", "np.zeros(layers_dims[l])"),
+                 "bias_flat"),
+        mistaken("quin_he_for_random", "He scale in the large-random exercise", "random",
+                 _edit(RANDOM, "* 10", "* np.sqrt(2 / layers_dims[l - 1])"), "he_scale",
+                 structure),
+        correct("rosa_warning", "correct, but prints a library warning", {"he": HE_WITH_WARNING}),
     ]
 
 
@@ -180,15 +209,16 @@ def submitted_at(student: str, position: int) -> datetime:
     return DUE - timedelta(hours=1 + position, minutes=7 * position % 60)
 
 
-def write_submission(release_nb: Path, submission: Submission, dest_dir: Path) -> Path:
+def write_submission(release_nb: Path, submission: Submission, dest_dir: Path,
+                     exercises: dict = EXERCISES) -> Path:
     """Write ``submission`` as ``dest_dir/Initialization.ipynb``, based on the release."""
     nb = nbformat.read(release_nb, as_version=4)
     nb = copy.deepcopy(nb)
     for cell in nb.cells:
         grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        for exercise, cell_id in ANSWER_CELLS.items():
-            if grade_id == cell_id and exercise in submission.answers:
-                cell.source = submission.answers[exercise].strip("\n")
+        for name, record in exercises.items():
+            if grade_id == record.answer_cell and name in submission.answers:
+                cell.source = submission.answers[name].strip("\n")
     dest_dir.mkdir(parents=True, exist_ok=True)
     path = dest_dir / f"{NOTEBOOK}.ipynb"
     nbformat.write(nb, path)

@@ -15,8 +15,8 @@ def exercise_scores(db_url: str, student: str) -> dict[str, float] | None:
         except MissingEntry:
             return None
         by_cell = {grade.name: grade.score for grade in nb.grades}
-    return {exercise: float(sum(by_cell.get(cell, 0.0) or 0.0 for cell, _ in cells))
-            for exercise, (_, cells) in EXERCISES.items()}
+    return {name: float(sum(by_cell.get(check.grade_id, 0.0) or 0.0 for check in record.checks))
+            for name, record in EXERCISES.items()}
 
 
 def format_table(rows: list[dict], columns: list[str]) -> str:

@@ -11,7 +11,6 @@ on machines that round differently.
 
 from __future__ import annotations
 
-import math
 import re
 from contextlib import nullcontext
 
@@ -19,6 +18,8 @@ import numpy as np
 
 import course_paths  # noqa: F401  (puts source/initialization on the import path)
 import model
+from course_grader.initialization import EXERCISES
+from course_grader.initialization.reference import initializer, xavier_scale
 
 DIMS = [2, 10, 5, 1]
 DEEP_RUNS = {"Xavier": ("Xavier", 0.01), "He": ("He", 0.01),
@@ -29,28 +30,12 @@ NUMBER = r"([-+0-9.eE]+|inf|None)"
 
 
 # ----------------------------------------------------------------------------
-# Reference initializers (the shipped modules must not hold the answers)
+# Reference initializers (the grader's: the shipped modules must not hold the answers)
 # ----------------------------------------------------------------------------
 
-def gaussian(scale_of):
-    def init(dims):
-        rng = np.random.RandomState(3)
-        params = {}
-        for l in range(1, len(dims)):
-            params[f"W{l}"] = rng.randn(dims[l], dims[l - 1]) * scale_of(dims[l - 1])
-            params[f"b{l}"] = np.zeros((dims[l], 1))
-        return params
-    return init
-
-
-def zeros(dims):
-    return {key: np.zeros((dims[l], dims[l - 1]) if key[0] == "W" else (dims[l], 1))
-            for l in range(1, len(dims)) for key in (f"W{l}", f"b{l}")}
-
-
-INITIALIZERS = {"zeros": zeros, "large random": gaussian(lambda n: 10.0),
-                "He": gaussian(lambda n: math.sqrt(2.0 / n)),
-                "Xavier": gaussian(lambda n: math.sqrt(1.0 / n))}
+INITIALIZERS = {"zeros": EXERCISES["zeros"].reference,
+                "large random": EXERCISES["random"].reference,
+                "He": EXERCISES["he"].reference, "Xavier": initializer(xavier_scale)}
 
 
 # ----------------------------------------------------------------------------

@@ -1,9 +1,8 @@
 """The numbers behind the notebook's "why" sections: symmetry, saturation, depth.
 
-The reference initializers are written here, in the test file, because the
-shipped modules must not contain the exercises' answers.  Every assertion is
-on a number the modules compute, with a band wide enough for another seed or
-BLAS, and narrow enough that a wrong scale or a broken backward pass fails.
+Every assertion is on a number the modules compute, with a band wide enough
+for another seed or BLAS, and narrow enough that a wrong scale or a broken
+backward pass fails.
 """
 
 from __future__ import annotations
@@ -16,35 +15,16 @@ import symmetry
 
 import model
 import self_check
+from course_grader.initialization import EXERCISES
+from course_grader.initialization.reference import glorot_scale, initializer, xavier_scale
 
-# ----------------------------------------------------------------------------
-# Reference initializers (seed 3, legacy generator, as the course specifies)
-# ----------------------------------------------------------------------------
-
-
-def gaussian_init(scale_of, seed=3):
-    """An initializer drawing W[l] = randn(n_l, n_{l-1}) * scale_of(n_{l-1}, n_l)."""
-    def init(layers_dims):
-        rng = np.random.RandomState(seed)
-        params = {}
-        for l in range(1, len(layers_dims)):
-            fan_in, fan_out = layers_dims[l - 1], layers_dims[l]
-            params[f"W{l}"] = rng.randn(fan_out, fan_in) * scale_of(fan_in, fan_out)
-            params[f"b{l}"] = np.zeros((fan_out, 1))
-        return params
-    return init
-
-
-def zeros_init(layers_dims):
-    return {key: np.zeros((layers_dims[l], layers_dims[l - 1]) if key[0] == "W"
-                          else (layers_dims[l], 1))
-            for l in range(1, len(layers_dims)) for key in (f"W{l}", f"b{l}")}
-
-
-he_init = gaussian_init(lambda fan_in, fan_out: np.sqrt(2.0 / fan_in))
-xavier_init = gaussian_init(lambda fan_in, fan_out: np.sqrt(1.0 / fan_in))
-glorot_init = gaussian_init(lambda fan_in, fan_out: np.sqrt(2.0 / (fan_in + fan_out)))
-large_init = gaussian_init(lambda fan_in, fan_out: 10.0)
+# The reference initializers (seed 3) come from the grader: the shipped modules
+# must not contain the exercises' answers.
+zeros_init = EXERCISES["zeros"].reference
+large_init = EXERCISES["random"].reference
+he_init = EXERCISES["he"].reference
+xavier_init = initializer(xavier_scale)
+glorot_init = initializer(glorot_scale)
 
 DIMS = [2, 10, 5, 1]
 

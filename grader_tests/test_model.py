@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import model
+from course_grader.initialization import EXERCISES
 from course_paths import ROOT
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -30,22 +31,9 @@ PUBLISHED_HE_COSTS = [
 ]
 
 
-def he_init(dims):
-    rng = np.random.RandomState(3)
-    return {key: value for l in range(1, len(dims)) for key, value in (
-        (f"W{l}", rng.randn(dims[l], dims[l - 1]) * np.sqrt(2 / dims[l - 1])),
-        (f"b{l}", np.zeros((dims[l], 1))))}
-
-
-def large_init(dims):
-    rng = np.random.RandomState(3)
-    return {key: value for l in range(1, len(dims)) for key, value in (
-        (f"W{l}", rng.randn(dims[l], dims[l - 1]) * 10), (f"b{l}", np.zeros((dims[l], 1))))}
-
-
-def zeros_init(dims):
-    return {key: value for l in range(1, len(dims)) for key, value in (
-        (f"W{l}", np.zeros((dims[l], dims[l - 1]))), (f"b{l}", np.zeros((dims[l], 1))))}
+he_init = EXERCISES["he"].reference
+large_init = EXERCISES["random"].reference
+zeros_init = EXERCISES["zeros"].reference
 
 
 @pytest.fixture(scope="module")

@@ -29,22 +29,19 @@ def test_source_notebook_is_committed_without_outputs():
             assert cell.outputs == [] and cell.execution_count is None
 
 
-def test_points_sit_on_two_test_cells_per_exercise():
+def test_points_sit_on_the_test_cells_each_record_names():
     cells = cells_by_grade_id(nbformat.read(SOURCE_NB, as_version=4))
     total = 0
-    for exercise, (function, graded) in EXERCISES.items():
-        assert len(graded) >= 2
-        assert f"def {function}(layers_dims)" in cells[f"{exercise}_answer"].source
-        points = 0
-        for grade_id, expected_points in graded:
-            meta = cells[grade_id].metadata["nbgrader"]
+    for record in EXERCISES.values():
+        assert len(record.checks) >= 2
+        assert f"def {record.function}(layers_dims)" in cells[record.answer_cell].source
+        for check in record.checks:
+            meta = cells[check.grade_id].metadata["nbgrader"]
             assert meta["grade"] and meta["locked"] and not meta["solution"]
-            assert meta["points"] == expected_points
-            assert "### BEGIN HIDDEN TESTS" in cells[grade_id].source
-            points += meta["points"]
-        assert points == 10
-        total += points
-    assert total == MAX_SCORE == 30
+            assert meta["points"] == check.points
+            assert "### BEGIN HIDDEN TESTS" in cells[check.grade_id].source
+            total += meta["points"]
+    assert total == MAX_SCORE
 
 
 def test_source_notebook_runs_with_every_check_passing(executed_source_notebook):
@@ -56,9 +53,9 @@ def test_source_notebook_runs_with_every_check_passing(executed_source_notebook)
               for o in cell.outputs if o.output_type == "stream" and o.name == "stderr"]
     assert stderr == []
     graded = cells_by_grade_id(nb)
-    for _, cells in EXERCISES.values():
-        for grade_id, _ in cells:
-            text = "".join(o.get("text", "") for o in graded[grade_id].outputs)
+    for record in EXERCISES.values():
+        for check in record.checks:
+            text = "".join(o.get("text", "") for o in graded[check.grade_id].outputs)
             assert "Visible checks passed" in text and "more checks run at grading" in text
 
 
@@ -151,8 +148,8 @@ def test_feedback_shows_diagnosis_but_no_hidden_checks(graded_sample_class):
     page = (course / "feedback" / "nora_hard_coded" / ASSIGNMENT /
             "Initialization.html").read_text()
     assert "hard-coded to the example" in page
-    for marker in ("BEGIN HIDDEN TESTS", "course_grader", "hidden_checks", "HIDDEN_DIMS",
-                   "reference.py", "hidden.py", "[4, 7, 3, 5, 1]", "100, 1000"):
+    for marker in ("BEGIN HIDDEN TESTS", "course_grader", "hidden_checks", "GRADING_DIMS",
+                   "reference.py", "exercises.py", "4, 7, 3, 5, 1", "100, 1000"):
         assert marker not in page, marker
     page = (course / "feedback" / "dan_xavier" / ASSIGNMENT / "Initialization.html").read_text()
     # test cells show the trusted verdict only: the diagnosis in one line

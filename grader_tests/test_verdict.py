@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 import self_check
+from course_grader.initialization import EXERCISES, checks
 from course_grader.sample_class import sample_class
-from course_grader.verdict import checks
 from course_grader.verdict.child import ChildOptions
 from course_grader.verdict.grading import GradingSetup, default_uid, grade_answers
 from course_grader.verdict.intake import CallResult, ExerciseResult
@@ -26,23 +26,6 @@ SETUP = GradingSetup.from_course(ROOT, "initialization", "Initialization")
 needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None,
                                  reason="bubblewrap missing: apt-get install bubblewrap")
 
-# The mistake the verdict should name (exercise -> code), per student.
-EXPECTED_DIAGNOSES = {
-    "dan_xavier": {"he": "xavier_scale"},
-    "eve_fan_out": {"he": "fan_out"},
-    "finn_glorot": {"he": "glorot_scale"},
-    "gus_transposed": {"he": "transposed"},
-    "hana_swapped": {"zeros": "swapped_w_b"},
-    "ivan_last_layer": {"random": "missing_last_layer"},
-    "jade_no_seed": {"random": "seed_missing"},
-    "kai_reseeded": {"he": "reseeded_each_layer"},
-    "lena_uniform": {"random": "uniform_rand"},
-    "milo_biases": {"zeros": "not_zero"},
-    "nora_hard_coded": {"he": "hard_coded"},
-    "omar_int_zeros": {"zeros": "not_float"},
-    "pia_flat_bias": {"he": "bias_flat"},
-    "quin_he_for_random": {"random": "he_scale"},
-}
 UNSANDBOXED = ChildOptions(sandboxed=False, uid=None, exercise_seconds=20)
 
 
@@ -61,7 +44,7 @@ def test_sample_class_gets_its_points_and_diagnoses(student):
     sub = SUBMISSIONS[student]
     points, codes = per_exercise(grade_answers(SETUP, sub.answers, UNSANDBOXED))
     assert points == {ex: float(p) for ex, p in sub.expected.items()}, codes
-    for exercise, code in EXPECTED_DIAGNOSES.get(student, {}).items():
+    for exercise, code in sub.diagnoses.items():
         assert codes[exercise][-1] == code, codes
 
 
@@ -104,7 +87,8 @@ def test_one_exercise_looping_forever_does_not_cost_the_others():
         "    np.random.seed(3)\n", "    while True:\n        pass\n"))
     options = ChildOptions(sandboxed=False, uid=None, exercise_seconds=3)
     points, codes = per_exercise(grade_answers(SETUP, answers, options))
-    assert points == {"zeros": 10.0, "random": 0.0, "he": 10.0}
+    assert points == {name: 0.0 if name == "random" else record.points
+                      for name, record in EXERCISES.items()}
     assert codes["random"] == ["no_result", "no_result"]
 
 
@@ -115,28 +99,43 @@ def _call(params) -> CallResult:
     return CallResult(type_name="dict", keys=list(params), arrays=arrays)
 
 
-def _result(make) -> ExerciseResult:
-    calls = [_call(make(c["dims"])) for c in checks.planned_calls()]
+def _result(make, record) -> ExerciseResult:
+    calls = [_call(make(c["dims"])) for c in checks.planned_calls(record.grading_dims)]
     return ExerciseResult(True, None, calls)
+
+
+def judge(part, result, record=EXERCISES["he"]):
+    return checks.judge(record, part, result, SETUP.structure_problem)
 
 
 def test_missing_data_never_passes():
     for result in (None, ExerciseResult(False, None, []),
                    ExerciseResult(True, None, []),
                    ExerciseResult(False, ("SyntaxError", "invalid syntax"), [])):
-        verdict = checks.judge("he", "structure", "initialize_parameters_he", result)
-        assert not verdict.passed
+        assert not judge("structure", result).passed
 
 
-def test_reference_data_passes_and_a_scaled_copy_fails():
-    from course_grader import reference
+@pytest.mark.parametrize("name", sorted(EXERCISES))
+def test_reference_data_passes_and_a_shifted_copy_fails(name):
+    record = EXERCISES[name]
+    good = _result(record.reference, record)
+    assert judge("values", good, record).passed
+    shifted = _result(lambda dims: {k: v * 0.5 + 0.25 for k, v in record.reference(dims).items()},
+                      record)
+    verdict = judge("values", shifted, record)
+    assert not verdict.passed and verdict.code in ("wrong_values", "not_zero")
+    assert judge("structure", shifted, record).passed
 
-    good = _result(lambda dims: reference.expected("he", dims))
-    assert checks.judge("he", "values", "initialize_parameters_he", good).passed
-    half = _result(lambda dims: {k: v * 0.5 for k, v in reference.expected("he", dims).items()})
-    verdict = checks.judge("he", "values", "initialize_parameters_he", half)
-    assert not verdict.passed and verdict.code == "wrong_values"
-    assert checks.judge("he", "structure", "initialize_parameters_he", half).passed
+
+@pytest.mark.parametrize("name", sorted(EXERCISES))
+def test_each_typical_mistake_is_named(name):
+    from course_grader.initialization.reference import layers
+
+    record = EXERCISES[name]
+    for mistake in record.mistakes:
+        verdict = judge("values", _result(lambda dims, m=mistake: layers(m.weights, dims),
+                                          record), record)
+        assert verdict.code == mistake.code and verdict.message == mistake.message
 
 
 # -- visible checks (in the student's kernel) ------------------------------------------
@@ -151,7 +150,7 @@ def load(code: str):
 @pytest.mark.parametrize("check_name, student, fragment", [
     ("he_values", "dan_xavier", "0.7071 times the expected one"),
     ("he_structure", "gus_transposed", "looks transposed"),
-    ("zeros_structure", "hana_swapped", "W and b look swapped"),
+    ("zeros_structure", "hana_swapped", "W1 and b1 look swapped"),
     ("random_structure", "ivan_last_layer", "The last layer is missing"),
     ("random_values", "lena_uniform", "np.random.rand draws uniform"),
     ("zeros_values", "milo_biases", "b1 should be all zeros"),
@@ -167,10 +166,27 @@ def test_visible_checks_explain_the_mistake(check_name, student, fragment):
 
 def test_visible_checks_pass_honestly(capsys):
     sub = SUBMISSIONS["ada_correct"]
-    for exercise in ("zeros", "random", "he"):
-        for part in ("structure", "values"):
-            getattr(self_check, f"{exercise}_{part}")(load(sub.answers[exercise]))
+    for exercise, record in EXERCISES.items():
+        for check in record.checks:
+            getattr(self_check, check.grade_id)(load(sub.answers[exercise]))
     out = capsys.readouterr().out
-    assert out.count("Visible checks passed") == 6
-    assert out.count("more checks run at grading") == 6
+    checks_run = sum(len(record.checks) for record in EXERCISES.values())
+    assert out.count("Visible checks passed") == checks_run
+    assert out.count("more checks run at grading") == checks_run
     assert "all tests passed" not in out.lower()
+
+
+@pytest.mark.parametrize("student", sorted(s for s, sub in SUBMISSIONS.items()
+                                           if sub.diagnoses))
+def test_visible_structure_check_names_the_grading_structure_mistake(student):
+    """One structure check: on the notebook's example, the visible checks name the same
+    keys-and-shapes mistake as grading does on other sizes."""
+    sub = SUBMISSIONS[student]
+    [(exercise, code)] = sub.diagnoses.items()
+    func = load(sub.answers[exercise])
+    if code not in {"missing_last_layer", "swapped_w_b", "transposed", "not_float",
+                    "bias_flat", "wrong_keys", "off_by_one", "not_array"}:
+        return  # a values mistake, or one only other layer sizes reveal
+    with pytest.raises(self_check.CheckFailed) as failed:
+        getattr(self_check, f"{exercise}_structure")(func)
+    assert failed.value.code == code

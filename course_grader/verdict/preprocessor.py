@@ -68,7 +68,7 @@ class TrustedVerdict(NbGraderPreprocessor):
         try:
             setup = GradingSetup.from_source(_source_dir(self, resources),
                                              resources["nbgrader"]["notebook"])
-            verdicts = grade_answers(setup, answers_of(nb), self.options())
+            verdicts = grade_answers(setup, answers_of(nb, setup.exercises), self.options())
         except GraderBroken as broken:
             BROKEN.append(str(broken))
             raise

@@ -18,28 +18,28 @@ from pathlib import Path
 import nbformat
 from batch_corpus import answered, index_of, insert_cell
 
-from course_grader.assignment import ANSWER_CELLS, ASSIGNMENT, NOTEBOOK
+from course_grader.assignment import ASSIGNMENT, EXERCISES, NOTEBOOK
 from course_grader.sample_class import HE, RANDOM, ZEROS
 
 TOKEN = "XSS-TOKEN-41"
 # text that exists only in the grader's files or the source notebook
-SECRETS = ("HIDDEN_DIMS", "def gaussian_layers", "HE_HARD_CODED", "4, 7, 3, 5, 1",
+SECRETS = ("GRADING_DIMS", "def drawing_mistakes", "HE_HARD_CODED", "4, 7, 3, 5, 1",
            "BEGIN SOLUTION", "np.sqrt(2.0 / layers_dims[l - 1])", "def judge(",
-           "EXPECTED_DIAGNOSES")
+           "def mistaken(")
 
 
 @dataclass
 class Attack:
     student: str
     what: str
-    exercises: tuple  # honest (zeros, random, he)
+    exercises: tuple  # honest points, one per exercise in EXERCISES order
     plain_ok: bool = True
 
 
 def with_answers(release, **answers):
     nb = copy.deepcopy(release)
     for exercise, code in answers.items():
-        nb.cells[index_of(nb, ANSWER_CELLS[exercise])].source = code.strip("\n")
+        nb.cells[index_of(nb, EXERCISES[exercise].answer_cell)].source = code.strip("\n")
     return nb
 
 
@@ -87,10 +87,10 @@ for name, module in (("course_grader", fake), ("course_grader.hidden", fake.hidd
     sys.modules[name] = module
 '''
 IMPORT_REFERENCE = '''
-from course_grader.reference import expected
+from course_grader.initialization import EXERCISES
 
 def initialize_parameters_{ex}(layers_dims):
-    return expected("{ex}", layers_dims)
+    return EXERCISES["{ex}"].reference(layers_dims)
 '''
 FAKE_RANDOM = '''
 class _Fake:
@@ -166,15 +166,16 @@ for _root, _dirs, _files in os.walk("/"):
                 _seen += 1
         except OSError:
             pass
-for _path in ("{course}/course_grader/reference.py", "{course}/course_grader/sample_class.py",
+for _path in ("{course}/course_grader/initialization/record.py",
+              "{course}/course_grader/sample_class.py",
               "{course}/source/initialization/Initialization.ipynb", "{repo}/grader_tests"):
     try:
         print(open(_path).read(3000))
     except OSError as error:
         print("not readable:", _path, error)
 try:
-    import course_grader.reference as _ref
-    print(getattr(_ref, "HIDDEN_" + "DIMS"))
+    import course_grader.initialization.record as _ref
+    print(getattr(_ref, "GRADING_" + "DIMS"))
 except ImportError as error:
     print("no grader here:", error)
 '''
@@ -236,7 +237,7 @@ except RuntimeError:
     pass
 '''
 STUB = {ex: f"def initialize_parameters_{ex}(layers_dims):\n    raise NotImplementedError()\n"
-        for ex in ("zeros", "random", "he")}
+        for ex in EXERCISES}
 
 
 def build(course: Path, repo: Path) -> list[Attack]:
@@ -268,13 +269,13 @@ def build(course: Path, repo: Path) -> list[Attack]:
     add("a_package", "a course_grader package and self_check.py handed in", (0, 0, 0),
         copy.deepcopy(release), extra={
             "course_grader/__init__.py": "",
-            "course_grader/reference.py": "HIDDEN_DIMS = ()\n",
+            "course_grader/initialization/record.py": "GRADING_DIMS = ()\n",
             "course_grader/verdict/__init__.py": "def judge(*a):\n    return True\n",
             "self_check.py": "def __getattr__(name):\n    return lambda f: None\n",
             "numpy.py": "raise SystemExit('fake numpy')\n"})
     add("a_import_reference", "answers import the grader's reference", (0, 0, 0),
         with_answers(release, **{ex: IMPORT_REFERENCE.format(ex=ex)
-                                 for ex in ("zeros", "random", "he")}))
+                                 for ex in EXERCISES}))
     add("a_fake_random", "replaced np.random classes and functions", (0, 4, 0),
         with_answers(release, random=FAKE_RANDOM))
     add("a_lying_arrays", "ndarray subclasses lying about ==, -, dtype; a dict lying "

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import nbformat
 
-from course_grader.assignment import ANSWER_CELLS, ASSIGNMENT, NOTEBOOK
+from course_grader.assignment import ASSIGNMENT, EXERCISES, NOTEBOOK
 from course_grader.sample_class import HE, HE_WITH_WARNING, RANDOM, ZEROS
 
 HE_XAVIER = HE.replace("np.sqrt(2 / layers_dims[l - 1])", "np.sqrt(1 / layers_dims[l - 1])")
@@ -30,7 +30,7 @@ def initialize_parameters_zeros(layers_dims):
 class Case:
     student: str
     what: str
-    exercises: tuple | None  # (zeros, random, he) points, None when it cannot be graded
+    exercises: tuple | None  # points per exercise (EXERCISES order), None when ungradable
     status: str  # the status, or its prefix for "failed: <reason>"
 
     @property
@@ -49,7 +49,7 @@ def index_of(nb, gid: str) -> int:
 def answered(release, zeros=ZEROS, random=RANDOM, he=HE):
     nb = copy.deepcopy(release)
     for exercise, code in (("zeros", zeros), ("random", random), ("he", he)):
-        nb.cells[index_of(nb, ANSWER_CELLS[exercise])].source = code.strip("\n")
+        nb.cells[index_of(nb, EXERCISES[exercise].answer_cell)].source = code.strip("\n")
     return nb
 
 

@@ -16,7 +16,7 @@ import nbformat
 import pytest
 from batch_support import TEST_LIMITS, new_course
 
-from course_grader.assignment import ANSWER_CELLS, ASSIGNMENT, NOTEBOOK
+from course_grader.assignment import ASSIGNMENT, EXERCISES, NOTEBOOK
 from course_grader.batch.preflight import preflight, submission_hash
 from course_grader.batch.scheduler import Options, run_batch
 from course_grader.sample_class import HE, sample_class, write_submission
@@ -69,7 +69,7 @@ def test_preflight_repairs_only_the_working_copy(release_course, tmp_path):
     nb = copy.deepcopy(release)
     ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
     nb.cells[ids.index("random_values")].metadata.nbgrader["points"] = 60
-    he_at = ids.index(ANSWER_CELLS["he"])
+    he_at = ids.index(EXERCISES["he"].answer_cell)
     nb.cells[he_at].source = HE
     nb.cells.insert(he_at + 1, copy.deepcopy(nb.cells[he_at]))  # pasted twice
     del nb.cells[ids.index("zeros_values")]  # a test deleted (the edits above come later)
@@ -172,7 +172,7 @@ def test_cpu_cap_stops_the_kernel_not_the_grade(tmp_path):
                             course / "submitted" / "burner" / ASSIGNMENT)
     nb = nbformat.read(path, 4)
     he_at = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells].index(
-        ANSWER_CELLS["he"])
+        EXERCISES["he"].answer_cell)
     nb.cells.insert(he_at, nbformat.v4.new_code_cell("while True:\n    pass"))
     nbformat.write(nb, path)
     # the cell limit is well above the CPU cap, so the cap is what stops the loop

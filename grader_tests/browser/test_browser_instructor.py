@@ -15,6 +15,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from course_grader.assignment import MAX_SCORE
+
 from .course_files import ASSIGNMENT, ROOT
 from .labpage import hide_side_panel, menu
 from .labserver import running_lab
@@ -117,7 +119,7 @@ def test_formgrader_lists_the_assignment_with_its_point_total(instructor_lab, gr
     expect(frame.locator(".col-md-8 .page-header h1")).to_contain_text("Manual Grading")
     row = assignment_row(frame)
     average, total = score_pair(row.locator("td.score").inner_text())
-    assert total == master_points() == 30, (
+    assert total == master_points() == MAX_SCORE, (
         f"the formgrader shows {total} points; the master notebook's graded cells "
         f"sum to {master_points()}")
     expected_average = sum(score for score, _ in grades.values()) / len(grades)

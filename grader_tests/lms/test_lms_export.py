@@ -29,6 +29,7 @@ GRADED = ["ada_correct", "jade_no_seed", "dan_xavier"]  # handed in; the rest di
 FAILED = "dan_xavier"  # the class grader's grades.csv says it could not be graded
 CANVAS_ID = {"ada_correct": "40001", "jade_no_seed": "40002"}
 CLASS = sample_class()
+TOTAL = {sub.student: sum(sub.expected.values()) for sub in CLASS}  # points earned
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +46,9 @@ def course(tmp_path_factory):
             gb.update_or_create_student(student, lms_user_id=lms_id)
     report = course / "reports" / ASSIGNMENT / "grades.csv"
     report.parent.mkdir(parents=True)
-    report.write_text("student,total,status\nada_correct,30,graded\n"
-                      "jade_no_seed,24,graded\ndan_xavier,,failed: not a notebook\n")
+    report.write_text(f"student,total,status\nada_correct,{TOTAL['ada_correct']:g},graded\n"
+                      f"jade_no_seed,{TOTAL['jade_no_seed']:g},graded\n"
+                      "dan_xavier,,failed: not a notebook\n")
     return course
 
 
@@ -88,7 +90,7 @@ def test_autograde_records_timestamps_and_lateness(course):
         assert ada.total_seconds_late == 0
         jade = gb.find_submission(ASSIGNMENT, "jade_no_seed")
         assert jade.total_seconds_late == LATE["jade_no_seed"].total_seconds()
-        assert (ada.score, jade.score) == (30, 24)
+        assert (ada.score, jade.score) == (TOTAL["ada_correct"], TOTAL["jade_no_seed"])
 
 
 def test_canvas_file_follows_the_gradebook_import_layout(course, tmp_path):
@@ -104,7 +106,8 @@ def test_canvas_file_follows_the_gradebook_import_layout(course, tmp_path):
     ada = students["ada_correct"]
     assert ada[0] == "(correct), Ada"  # "Last, First", Canvas's sortable name
     assert ada[1] == CANVAS_ID["ada_correct"] and ada[4] == "Lecture A"
-    assert float(ada[5]) == 30 and float(students["jade_no_seed"][5]) == 24
+    assert float(ada[5]) == TOTAL["ada_correct"]
+    assert float(students["jade_no_seed"][5]) == TOTAL["jade_no_seed"]
     assert students[FAILED][5] == "", "an ungraded submission must not read as 0"
     assert students["ben_untouched"][5] == "", "no submission: no grade, not 0"
     for row in rows[2:]:
@@ -127,7 +130,7 @@ def test_moodle_file_follows_the_csv_grade_import(course, tmp_path):
     by_user = {row["Username"]: row for row in body}
     assert by_user["ada_correct"]["First name"] == "Ada"
     assert by_user["ada_correct"]["ID number"] == CANVAS_ID["ada_correct"]
-    assert float(by_user["ada_correct"][TITLE]) == 30
+    assert float(by_user["ada_correct"][TITLE]) == TOTAL["ada_correct"]
     for row in body:  # Moodle rejects grades above the item's maximum; "." decimals
         assert row[TITLE] == "" or 0 <= float(row[TITLE]) <= MAX_SCORE
     late = by_user["jade_no_seed"][f"Feedback: {TITLE}"]

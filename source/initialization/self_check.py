@@ -5,13 +5,17 @@ either prints what passed or raises :class:`CheckFailed` with a message that
 says what is wrong.  These checks only look at the visible examples; the
 grader runs more checks on other layer sizes, so passing here is necessary,
 not sufficient.
+
+Every example below gets two checks, named after it: ``he_structure(func)``
+and ``he_values(func)``, and so on.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-# The example outputs printed in the notebook (seed 3).
+# The examples the notebook prints (seed 3).  An example without weights is
+# the zeros exercise's: every value must be 0.  "xavier" is the optional one.
 EXAMPLES = {
     "zeros": {"dims": [5, 3, 1]},
     "random": {
@@ -25,6 +29,12 @@ EXAMPLES = {
         "W1": [[1.78862847, 0.43650985], [0.09649747, -1.8634927],
                [-0.2773882, -0.35475898], [-0.08274148, -0.62700068]],
         "W2": [[-0.03098412, -0.33744411, -0.92904268, 0.62552248]],
+    },
+    "xavier": {
+        "dims": [2, 4, 1],
+        "W1": [[1.26475132, 0.30865908], [0.06823401, -1.31768833],
+               [-0.19614308, -0.25085248], [-0.05850706, -0.44335643]],
+        "W2": [[-0.02190908, -0.23860902, -0.65693238, 0.44231119]],
     },
 }
 MORE_AT_GRADING = "more checks run at grading."
@@ -70,48 +80,75 @@ def _call(func, dims):
     return params
 
 
-def _check_structure(params, dims):
+def structure_problem(keys, values, dims):
+    """What is wrong with the keys, shapes and dtypes an initializer returned, if anything.
+
+    ``keys`` are the returned dict's keys in order (as text), ``values`` maps a
+    key to its numpy array, or to the name of its type when it is not one.
+    Returns ``(message, code)`` for the first problem found, or None.
+
+    The grader runs this same function on the results of other layer sizes,
+    reading it from the course's own copy of this file, so the visible and
+    the grading checks agree.  That is why it takes plain data and its
+    messages name no layer sizes, only the student's own shapes.
+    """
     layers = len(dims) - 1
-    wanted = [f"{kind}{l}" for l in range(1, layers + 1) for kind in ("W", "b")]
-    missing = [key for key in wanted if key not in params]
-    extra = sorted(set(params) - set(wanted))
-    if missing or extra:
-        hint, code = "", "wrong_keys"
-        if f"W{layers}" in missing and f"W{layers - 1}" in params:
-            code = "missing_last_layer"
-            hint = (f" The last layer is missing: with layers_dims={dims} there are "
-                    f"{layers} layers, so the loop must reach l = {layers}.")
-        elif "W0" in extra:
-            hint, code = " Layer numbers start at 1: W1 connects the input to the first layer.", \
-                "off_by_one"
-        raise CheckFailed(f"For layers_dims={dims} expected keys {wanted}; "
-                          f"missing {missing}, unexpected {extra}.{hint}", code)
+    wanted = [f"{name}{l}" for l in range(1, layers + 1) for name in ("W", "b")]
+    missing = [key for key in wanted if key not in keys]
+    extra = [key for key in keys if key not in wanted]
+    if missing == [f"W{layers}", f"b{layers}"] and not extra:
+        return (f"The last layer is missing (no W{layers}, b{layers}): the loop over layers "
+                "must run up to and including L = len(layers_dims) - 1.", "missing_last_layer")
+    if "W0" in extra or "b0" in extra:
+        return ("There is a W0/b0: layer numbers start at 1, and W1 connects the input to "
+                "the first hidden layer.", "off_by_one")
+    if missing or extra or len(set(keys)) != len(keys):
+        return (f"The dict should have exactly the keys W1, b1, ..., W{layers}, b{layers} for "
+                f"a {layers}-layer network; missing {missing}, unexpected {extra}.",
+                "wrong_keys")
     for l in range(1, layers + 1):
-        W, b = params[f"W{l}"], params[f"b{l}"]
+        for key in (f"W{l}", f"b{l}"):
+            if not isinstance(values.get(key), np.ndarray):
+                kind = values.get(key, "value that could not be read")
+                return f"{key} is a {kind}; it must be a numpy array.", "not_array"
+        W, b = values[f"W{l}"], values[f"b{l}"]
         w_shape, b_shape = (dims[l], dims[l - 1]), (dims[l], 1)
-        if not isinstance(W, np.ndarray) or not isinstance(b, np.ndarray):
-            raise CheckFailed(f"W{l} and b{l} should be numpy arrays, got "
-                              f"{type(W).__name__} and {type(b).__name__}.", "not_array")
         if W.shape != w_shape:
-            hint, code = "", "wrong_shape"
+            if W.shape == b_shape and b.shape == w_shape:
+                return (f"W{l} and b{l} look swapped: W{l} has the bias's shape and b{l} the "
+                        "weight matrix's.", "swapped_w_b")
             if W.shape == w_shape[::-1]:
-                code = "transposed"
-                hint = (" It looks transposed: rows are units of this layer, "
-                        "columns units of the previous one.")
-            elif W.shape == b_shape and b.shape == w_shape:
-                hint, code = " W and b look swapped.", "swapped_w_b"
-            raise CheckFailed(f"W{l} has shape {W.shape}, expected {w_shape} "
-                              f"= (layers_dims[{l}], layers_dims[{l - 1}]).{hint}", code)
+                return (f"W{l} looks transposed: its shape must be (layers_dims[l], "
+                        "layers_dims[l-1]), one row per unit of layer l.", "transposed")
+            return (f"W{l} has shape {W.shape}; it must be (layers_dims[{l}], "
+                    f"layers_dims[{l - 1}]).", "wrong_shape")
         if b.shape != b_shape:
-            hint = ""
             if b.shape == (dims[l],):
-                hint = " Use a column: np.zeros((n, 1)), not np.zeros(n)."
-            code = "bias_flat" if hint else "wrong_bias_shape"
-            raise CheckFailed(f"b{l} has shape {b.shape}, expected {b_shape}.{hint}", code)
-        for name, array in ((f"W{l}", W), (f"b{l}", b)):
-            if not np.issubdtype(array.dtype, np.floating):
-                raise CheckFailed(f"{name} holds {array.dtype} values; the network "
-                                  "needs floating-point arrays.", "not_float")
+                return (f"b{l} is a flat vector; it must be a column of shape "
+                        "(layers_dims[l], 1): np.zeros((n, 1)), not np.zeros(n).", "bias_flat")
+            return f"b{l} has shape {b.shape}; it must be (layers_dims[{l}], 1).", \
+                "wrong_bias_shape"
+        for key, value in ((f"W{l}", W), (f"b{l}", b)):
+            if value.dtype.kind != "f":
+                return (f"{key} holds {value.dtype} values; use floating-point arrays "
+                        "(np.zeros and np.random.randn give float64).", "not_float")
+    return None
+
+
+def _check_structure(params, dims):
+    keys = [key if isinstance(key, str) else f"<{type(key).__name__}>" for key in params]
+    values = {key: value if isinstance(value, np.ndarray) else type(value).__name__
+              for key, value in params.items() if isinstance(key, str)}
+    problem = structure_problem(keys, values, dims)
+    if problem is None:
+        return
+    message, code = problem
+    if code in ("swapped_w_b", "transposed", "wrong_shape", "bias_flat", "wrong_bias_shape"):
+        # the example's sizes are no secret: spell its shapes out
+        shapes = ", ".join(f"W{l} {(dims[l], dims[l - 1])}, b{l} {(dims[l], 1)}"
+                           for l in range(1, len(dims)))
+        message += f" Here that means {shapes}."
+    raise CheckFailed(f"With layers_dims={dims}: {message}", code)
 
 
 def _check_biases_zero(params, dims):
@@ -124,7 +161,7 @@ def _check_biases_zero(params, dims):
 
 def _check_weights(params, kind):
     example = EXAMPLES[kind]
-    for key in ("W1", "W2"):
+    for key in (name for name in example if name.startswith("W")):
         expected = np.array(example[key])
         got = params[key]
         if np.allclose(got, expected, atol=1e-7):
@@ -157,39 +194,27 @@ def _passed(func, what):
     print(f"Visible checks passed for {func.__name__} ({what}); {MORE_AT_GRADING}")
 
 
-def zeros_structure(func):
-    """Keys, shapes and dtypes of ``initialize_parameters_zeros([5, 3, 1])``."""
-    dims = EXAMPLES["zeros"]["dims"]
+def _structure(exercise, func):
+    dims = EXAMPLES[exercise]["dims"]
     _check_structure(_call(func, dims), dims)
     _passed(func, "keys, shapes and float dtype")
 
 
-def zeros_values(func):
-    """Every weight and bias of the zeros initialization is exactly 0."""
-    dims = EXAMPLES["zeros"]["dims"]
+def _values(exercise, func):
+    dims = EXAMPLES[exercise]["dims"]
     params = _call(func, dims)
     _check_structure(params, dims)
-    for l in range(1, len(dims)):
-        W = params[f"W{l}"]
-        if np.any(W != 0):
-            raise CheckFailed(f"W{l} should be all zeros, but {np.count_nonzero(W)} of "
-                              f"its {W.size} values are not.", "not_zero")
+    if "W1" not in EXAMPLES[exercise]:  # no example weights: every value must be 0
+        for l in range(1, len(dims)):
+            W = params[f"W{l}"]
+            if np.any(W != 0):
+                raise CheckFailed(f"W{l} should be all zeros, but {np.count_nonzero(W)} of "
+                                  f"its {W.size} values are not.", "not_zero")
+        _check_biases_zero(params, dims)
+        _passed(func, "all values are zero")
+        return
     _check_biases_zero(params, dims)
-    _passed(func, "all values are zero")
-
-
-def _random_like_structure(func, kind):
-    dims = EXAMPLES[kind]["dims"]
-    _check_structure(_call(func, dims), dims)
-    _passed(func, "keys, shapes and float dtype")
-
-
-def _random_like_values(func, kind):
-    dims = EXAMPLES[kind]["dims"]
-    params = _call(func, dims)
-    _check_structure(params, dims)
-    _check_biases_zero(params, dims)
-    _check_weights(params, kind)
+    _check_weights(params, exercise)
     _check_own_seed(func, dims, params)
     _passed(func, "example weights match and biases are zero")
 
@@ -203,36 +228,29 @@ def _check_own_seed(func, dims, params):
                           "seed_missing")
 
 
-def random_structure(func):
-    """Keys, shapes and dtypes of ``initialize_parameters_random([3, 2, 1])``."""
-    _random_like_structure(func, "random")
+def _visible_check(exercise, part):
+    """``<exercise>_<part>(func)``, the function a test cell of the notebook calls."""
+    dims = EXAMPLES[exercise]["dims"]
+    run = _structure if part == "structure" else _values
 
+    def check(func):
+        run(exercise, func)
 
-def random_values(func):
-    """The example weights (seed 3, scale 10) and zero biases."""
-    _random_like_values(func, "random")
-
-
-def he_structure(func):
-    """Keys, shapes and dtypes of ``initialize_parameters_he([2, 4, 1])``."""
-    _random_like_structure(func, "he")
-
-
-def he_values(func):
-    """The example weights (seed 3, scale sqrt(2 / n[l-1])) and zero biases."""
-    _random_like_values(func, "he")
+    check.__name__ = check.__qualname__ = f"{exercise}_{part}"
+    if part == "structure":
+        check.__doc__ = f"Keys, shapes and dtypes of the result for layers_dims={dims}."
+    elif "W1" in EXAMPLES[exercise]:
+        check.__doc__ = (f"The example weights for layers_dims={dims} (seed 3), zero "
+                         "biases, and the same result whatever seed the caller set.")
+    else:
+        check.__doc__ = f"Every weight and bias is exactly 0 for layers_dims={dims}."
+    return check
 
 
 # ----------------------------------------------------------------------------
 # Optional exercise: Xavier initialization (0 points, visible check only)
 # ----------------------------------------------------------------------------
 
-EXAMPLES["xavier"] = {
-    "dims": [2, 4, 1],
-    "W1": [[1.26475132, 0.30865908], [0.06823401, -1.31768833],
-           [-0.19614308, -0.25085248], [-0.05850706, -0.44335643]],
-    "W2": [[-0.02190908, -0.23860902, -0.65693238, 0.44231119]],
-}
 
 
 def xavier(func):
@@ -281,3 +299,9 @@ def _xavier_convention_hint(params):
             return (f"\nThe scale used looks like {name}; this exercise uses "
                     "sqrt(1 / n[l-1]), the number of inputs of the layer only.")
     return ""
+
+
+# One structure and one values check per example: he_structure, he_values, ...
+for _exercise in EXAMPLES:
+    for _part in ("structure", "values"):
+        globals()[f"{_exercise}_{_part}"] = _visible_check(_exercise, _part)

@@ -2,23 +2,23 @@
 
 These are the hidden checks.  They run in the grader's own process, on arrays
 the intake has already validated, against references computed here; the
-student's code never sees them.  Every failure names the likely mistake and
-ends with ``[diagnosis: <code>]`` so class reports can count mistakes.
+student's code never sees them.  What to check comes from the exercise's
+record; the keys-and-shapes check is the visible checks' own (``visible.py``).
+Every failure names the likely mistake and ends with ``[diagnosis: <code>]``
+so class reports can count mistakes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
-from .. import diagnosis, reference
-from .intake import CallResult, ExerciseResult
+from ..verdict.intake import CallResult, ExerciseResult
+from . import diagnosis
+from .record import Exercise
 
-# Shapes the visible examples produce: an answer that returns them for other
-# layer sizes was typed in rather than computed.
-EXAMPLE_DIMS = {"zeros": [5, 3, 1], "random": [3, 2, 1], "he": [2, 4, 1]}
-RECIPES = {"random": "randn(...) * 10", "he": "randn(...) * sqrt(2 / n[l-1])"}
 DISTURB_SEED = 12345
 
 
@@ -35,25 +35,29 @@ class Failed(Exception):
         self.message, self.code = message, code
 
 
-def planned_calls(dims_list=reference.HIDDEN_DIMS) -> list[dict]:
+def planned_calls(dims_list) -> list[dict]:
     """The calls the child makes: every size once, then the first again after disturbing
     the global random state (a function that seeds itself gives the same result)."""
     calls = [{"dims": list(dims)} for dims in dims_list]
     return calls + [{"dims": list(dims_list[0]), "disturb": DISTURB_SEED}]
 
 
-def judge(exercise: str, part: str, function: str, result: ExerciseResult | None,
-          dims_list=reference.HIDDEN_DIMS) -> Verdict:
-    """The verdict on ``part`` ("structure" or "values") of ``exercise``."""
+def judge(exercise: Exercise, part: str, result: ExerciseResult | None,
+          structure_problem: Callable) -> Verdict:
+    """The verdict on ``part`` ("structure" or "values") of ``exercise``.
+
+    ``structure_problem`` is the visible checks' keys-and-shapes check.
+    """
+    function, dims_list = exercise.function, exercise.grading_dims
     try:
         sizes = [list(d) for d in dims_list] + [list(dims_list[0])]
         calls = _usable_calls(function, result, len(sizes))
         for dims, call in zip(sizes, calls):
-            _structure(exercise, function, dims, call)
+            _structure(exercise, dims, call, structure_problem)
         if part == "values":
-            if exercise != "zeros" and not diagnosis.same_weights(
+            if exercise.weights.random and not diagnosis.same_weights(
                     calls[-1].arrays, calls[0].arrays, sizes[0]):
-                raise Failed(diagnosis.MESSAGES["seed_missing"], "seed_missing")
+                raise Failed(diagnosis.SEED_MISSING, "seed_missing")
             for dims, call in zip(sizes, calls):
                 _values(exercise, dims, call)
     except Failed as failure:
@@ -78,8 +82,8 @@ def _usable_calls(function: str, result: ExerciseResult | None, count: int) -> l
     return result.calls
 
 
-def _structure(exercise: str, function: str, dims, call: CallResult) -> None:
-    layers = len(dims) - 1
+def _structure(exercise: Exercise, dims, call: CallResult, structure_problem) -> None:
+    function, layers = exercise.function, len(dims) - 1
     if call.raised is not None:
         name, message = call.raised
         if name == "NotImplementedError":
@@ -96,70 +100,33 @@ def _structure(exercise: str, function: str, dims, call: CallResult) -> None:
                      "returned_none")
     if call.type_name != "dict":
         raise Failed(f"{function} must return a dict, not {call.type_name}.", "not_dict")
-    wanted = [f"{name}{l}" for l in range(1, layers + 1) for name in ("W", "b")]
-    example = EXAMPLE_DIMS[exercise]
+    # the example's keys on a network of another depth: typed in, not computed
+    example = exercise.example_dims
     if sorted(call.keys) == sorted(f"{n}{l}" for l in range(1, len(example)) for n in "Wb") \
             and layers != len(example) - 1:
-        raise Failed(diagnosis.MESSAGES["hard_coded"], "hard_coded")
-    missing = [k for k in wanted if k not in call.keys]
-    extra = [k for k in call.keys if k not in wanted]
-    if missing == [f"W{layers}", f"b{layers}"] and not extra:
-        raise Failed(f"The last layer is missing (no W{layers}, b{layers}): the loop over "
-                     "layers must run up to and including L = len(layers_dims) - 1.",
-                     "missing_last_layer")
-    if "W0" in extra or "b0" in extra:
-        raise Failed("There is a W0/b0: layer numbers start at 1, and W1 connects the input "
-                     "to the first hidden layer.", "off_by_one")
-    if missing or extra or len(set(call.keys)) != len(call.keys):
-        raise Failed(f"The dict should have exactly the keys W1, b1, ..., W{layers}, "
-                     f"b{layers} for a {layers}-layer network; missing {missing}, "
-                     f"unexpected {extra}.", "wrong_keys")
-    for l in range(1, layers + 1):
-        for key in (f"W{l}", f"b{l}"):
-            if key not in call.arrays:
-                kind = call.others.get(key, "value that could not be read")
-                raise Failed(f"{key} is a {kind}; it must be a numpy array.", "not_array")
-        W, b = call.arrays[f"W{l}"], call.arrays[f"b{l}"]
-        w_shape, b_shape = (dims[l], dims[l - 1]), (dims[l], 1)
-        if W.shape != w_shape:
-            if W.shape == b_shape and b.shape == w_shape:
-                raise Failed(f"W{l} and b{l} are swapped: W{l} has the bias's shape and "
-                             f"b{l} the weight matrix's.", "swapped_w_b")
-            if W.shape == w_shape[::-1]:
-                raise Failed(f"W{l} is transposed: its shape must be (layers_dims[l], "
-                             "layers_dims[l-1]), one row per unit of layer l.", "transposed")
-            raise Failed(f"W{l} has shape {W.shape}; it must be (layers_dims[{l}], "
-                         f"layers_dims[{l - 1}]).", "wrong_shape")
-        if b.shape != b_shape:
-            if b.shape == (dims[l],):
-                raise Failed(f"b{l} is a flat vector; it must be a column of shape "
-                             "(layers_dims[l], 1).", "bias_flat")
-            raise Failed(f"b{l} has shape {b.shape}; it must be (layers_dims[{l}], 1).",
-                         "wrong_bias_shape")
-        for key, value in ((f"W{l}", W), (f"b{l}", b)):
-            if value.dtype.kind != "f":
-                raise Failed(f"{key} holds {value.dtype} values; use floating-point arrays "
-                             "(np.zeros and np.random.randn give float64).", "not_float")
+        raise Failed(diagnosis.HARD_CODED, "hard_coded")
+    problem = structure_problem(call.keys, {**call.others, **call.arrays}, dims)
+    if problem is not None:
+        raise Failed(*problem)
 
 
-def _values(exercise: str, dims, call: CallResult) -> None:
+def _values(exercise: Exercise, dims, call: CallResult) -> None:
     layers = len(dims) - 1
     params = call.arrays
-    if exercise == "zeros":
+    if not exercise.weights.random:
         for l in range(1, layers + 1):
             for key in (f"W{l}", f"b{l}"):
                 if np.any(params[key] != 0):
                     raise Failed(f"{key} has non-zero entries; every weight and bias of this "
                                  "initialization must be exactly 0.", "not_zero")
         return
-    expected = reference.expected(exercise, dims)
-    if not diagnosis.same_weights(params, expected, dims):
+    if not diagnosis.same_weights(params, exercise.reference(dims), dims):
         mistake = diagnosis.name_weight_mistake(exercise, params, dims)
         if mistake is not None:
-            raise Failed(diagnosis.MESSAGES[mistake], mistake)
+            raise Failed(mistake.message, mistake.code)
         summary = diagnosis.describe_values(params, dims)
         raise Failed(f"The weights of a {layers}-layer network do not match "
-                     f"{RECIPES[exercise]} drawn after np.random.seed(3), layer by layer in "
+                     f"{exercise.recipe} drawn after np.random.seed(3), layer by layer in "
                      f"order ({summary}).", "wrong_values")
     for l in range(1, layers + 1):
         if np.any(params[f"b{l}"] != 0):

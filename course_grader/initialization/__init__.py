@@ -1,0 +1,17 @@
+"""The Initialization assignment's grading, with each graded exercise as one record.
+
+    record.py     what an exercise is: function, test cells and points, rule, mistakes
+    exercises.py  the records of this notebook: zeros, large random, He
+    reference.py  the seed-3 reference initializer every check and test draws from
+    diagnosis.py  the student's weights against the reference and the typical mistakes
+    visible.py    the keys-and-shapes check, taken from the students' self_check.py
+    checks.py     the hidden checks: one verdict per exercise and test cell
+"""
+
+from __future__ import annotations
+
+from .exercises import EXERCISES
+
+MAX_SCORE = sum(exercise.points for exercise in EXERCISES.values())
+
+__all__ = ["EXERCISES", "MAX_SCORE"]
