@@ -29,9 +29,10 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 PY = VENV / "bin" / "python"
 STAMP = VENV / ".requirements.sha256"
-# markers of the tests that need a kernel run of the notebook, real nbgrader over a
-# class, a browser, a database or a JupyterHub: the fast tier leaves them out
-FAST_TIER = "not (slow or notebook or browser or postgres or hub or claims)"
+# markers of the tests that need a kernel run of the notebook, an nbgrader command, a
+# bubblewrap sandbox, a browser, a database or a JupyterHub: the fast tier leaves them out
+FAST_TIER = ("not (slow or notebook or nbgrader or sandbox or browser or postgres or hub "
+             "or claims)")
 APT_PACKAGES = {  # command that proves the package is there -> Debian package
     "bwrap": "bubblewrap",
     "chromium": "chromium",

@@ -64,6 +64,7 @@ def test_no_sandbox_warns(tmp_path):
     assert proc.returncode == 2 and "generate the assignment first" in err
 
 
+@pytest.mark.nbgrader  # the release comes from nbgrader generate_assignment
 def test_preflight_repairs_only_the_working_copy(release_course, tmp_path):
     release = nbformat.read(release_course / "release" / ASSIGNMENT / f"{NOTEBOOK}.ipynb", 4)
     nb = copy.deepcopy(release)
