@@ -93,7 +93,8 @@ def register_students(course: Path, submissions) -> None:
 
 
 def demo(args) -> int:
-    from .scores import exercise_scores, format_table
+    from .gradebook import exercise_scores
+    from .table import format_table
 
     course = make_course_copy(Path(args.dir).resolve())
     print(f"1/5 Generating the student edition in {course / 'release'}")

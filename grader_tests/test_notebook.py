@@ -10,8 +10,8 @@ import pytest
 
 from course_grader.assignment import ASSIGNMENT, EXERCISES, MAX_SCORE
 from course_grader.cli import make_course_copy, release
+from course_grader.gradebook import exercise_scores
 from course_grader.nbgrader_run import nbgrader
-from course_grader.scores import exercise_scores
 from course_paths import ROOT, SOURCE_NB, cells_by_grade_id
 
 SECRET_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "course_grader",
