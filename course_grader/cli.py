@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
                              help="grade without bubblewrap (trusted sample class only)")
     demo_parser.add_argument("--plain-nbgrader", action="store_true",
                              help="grade with plain `nbgrader autograde` instead")
-    from .batch import cli as batch_cli  # the class grader (issue 3)
+    from .batch import cli as batch_cli  # the class grader
 
     grade_parser = commands.add_parser("grade", help="grade every submission: sandboxed, "
                                        "parallel, with reports (see docs/batch-grading.md)")

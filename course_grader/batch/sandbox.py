@@ -27,10 +27,10 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, HasTraits, Integer, Unicode
 
-JAIL = Path(__file__).with_name("jail.py")
+JAIL = Path(__file__).with_name("rlimits.py")
 # where the jail appears inside the sandbox: the one file of the grader's that is
 # mounted there (it holds nothing secret), away from the package's real path
-JAIL_INSIDE = "/opt/grading/jail.py"
+JAIL_INSIDE = "/opt/grading/rlimits.py"
 INSTALL_HINT = "sudo apt-get install bubblewrap"
 # environment a kernel needs; everything else of the grader's is dropped
 PASS_THROUGH_ENV = ("LANG", "LC_ALL", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "TZ")
@@ -215,7 +215,7 @@ def scrub_workdir(path: Path) -> list[str]:
 class SandboxKernelManager(AsyncKernelManager,
                            limit_traits("memory_mb", "cpu_seconds", "processes", "file_mb",
                                         "tmp_mb")):
-    """A kernel manager whose kernels run under jail.py + bubblewrap."""
+    """A kernel manager whose kernels run under rlimits.py + bubblewrap."""
 
     sandboxed = Bool(True, help="wrap the kernel in bubblewrap").tag(config=True)
     uid = Integer(-1, help="unprivileged uid for the kernel (-1: keep ours)").tag(config=True)
