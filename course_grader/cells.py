@@ -28,6 +28,11 @@ def _is_code(cell) -> bool:
     return isinstance(cell, dict) and cell.get("cell_type") == "code"
 
 
+def is_grade(cell) -> bool:
+    """A cell worth points: a test cell, or an answer cell graded by hand."""
+    return bool(utils.is_grade(_node(cell)))
+
+
 def is_solution(cell) -> bool:
     """An answer cell (the student writes in it)."""
     return bool(utils.is_solution(_node(cell)))
