@@ -5,7 +5,7 @@
     python3 tasks.py test     set up, then run the whole test suite
     python3 tasks.py test --fast   under 2 minutes: no notebook run, nbgrader command,
                                    sandbox, browser or database
-    python3 tasks.py setup    only create .venv and install requirements
+    python3 tasks.py setup    only set up: Debian packages (as root), .venv, hub proxy
     python3 tasks.py release  regenerate notebooks/ from source/
     python3 tasks.py lint     ruff over the repository
     python3 tasks.py bench    print the training benchmark
