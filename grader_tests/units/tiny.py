@@ -14,6 +14,7 @@ from pathlib import Path
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from course_grader.batch.outcome import Assignment
+from course_grader.cells import grade_id_of
 
 ANSWER_SOURCE = "def double(x):\n    # YOUR CODE HERE\n    raise NotImplementedError()"
 TEST_SOURCE = "assert double(1) == 2\n### BEGIN HIDDEN TESTS\nassert double(5) == 10\n" \
@@ -56,8 +57,7 @@ def copy_of(nb):
 
 
 def ids(nb) -> list:
-    from course_grader.cells import grade_id_of
-
+    """The grade id of every cell, None where nbgrader does not grade or lock it."""
     return [grade_id_of(c) for c in nb.cells]
 
 
@@ -66,6 +66,7 @@ def error(ename: str, evalue: str, traceback: list[str] | None = None):
                       traceback=traceback if traceback is not None else [f"{ename}: {evalue}"])
 
 
+# what the class grader knows of the tiny assignment, plus a second exercise worth 3
 SPEC = Assignment(name="doubling", notebook="Doubling", cells={"double_test": 2.0, "other": 3.0},
                   exercises={"double": ["double_test"], "other": ["other"]})
 
