@@ -3,6 +3,8 @@
 import os
 from pathlib import Path
 
+from course_grader.batch.sandbox import Limits
+from course_grader.gradebook import course_db_url
 from course_grader.pipeline import AUTOGRADE_STEPS, FEEDBACK_STEPS, SANDBOX_UID, VERDICT_UID
 
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
@@ -11,19 +13,16 @@ HERE = Path(__file__).resolve().parent
 c.CourseDirectory.root = str(HERE)
 c.CourseDirectory.course_id = "initialization-course"
 
-# Gradebook: SQLite by default; the timeout (seconds) makes a second writer
-# wait for the lock instead of failing the whole batch.  Set NBGRADER_DB_URL
-# to a postgresql:// URL to share one gradebook between machines or workers.
-db_url = os.environ.get("NBGRADER_DB_URL", f"sqlite:///{HERE / 'gradebook.db'}?timeout=60")
-if db_url.startswith("postgresql://"):
-    # SQLAlchemy 2 picks psycopg 3 for a bare postgresql:// URL; the course
-    # installs psycopg2, so name it
-    db_url = "postgresql+psycopg2://" + db_url[len("postgresql://"):]
-c.CourseDirectory.db_url = db_url
+# Gradebook: gradebook.db (SQLite) by default, with a timeout that makes a
+# second writer wait for the lock instead of failing the whole batch.  Set
+# NBGRADER_DB_URL to a postgresql:// URL to share one gradebook between
+# machines or workers (see course_grader/gradebook.py).
+c.CourseDirectory.db_url = course_db_url(HERE)
 
-# Per-cell limit: the slowest cell trains for about 1-2 s here; 120 s leaves
-# room for a slow or loaded machine and still stops an endless loop.
-c.Execute.timeout = 120
+# Per-cell limit (120 s, course_grader/batch/sandbox.py's Limits, like every
+# other cap): the slowest cell trains for about 1-2 s here; 120 s leaves room
+# for a slow or loaded machine and still stops an endless loop.
+c.Execute.timeout = Limits.cell_timeout
 c.Execute.interrupt_on_timeout = True
 
 # A deleted test cell is put back (and graded) instead of silently scoring 0.

@@ -3,8 +3,9 @@
 
     python3 tasks.py demo     set up, then run the instructor's demo
     python3 tasks.py test     set up, then run the whole test suite
-    python3 tasks.py test --fast   only the tests that run no notebook, browser or database
-    python3 tasks.py setup    only create .venv and install requirements
+    python3 tasks.py test --fast   under 2 minutes: no notebook run, nbgrader command,
+                                   sandbox, browser or database
+    python3 tasks.py setup    only set up: Debian packages (as root), .venv, hub proxy
     python3 tasks.py release  regenerate notebooks/ from source/
     python3 tasks.py lint     ruff over the repository
     python3 tasks.py bench    print the training benchmark
@@ -12,8 +13,10 @@
     python3 tasks.py export-lms  canvas-grades.csv and moodle-grades.csv from the gradebook
 
 It creates a virtual environment in .venv (so nothing is installed into the
-system Python), installs the pinned requirements, and installs the Debian
-packages the sandbox and the browser tests need when it runs as root.
+system Python), installs the pinned requirements and JupyterHub's proxy (npm ci
+in hub/), and, when it runs as root, the Debian packages in APT_PACKAGES (the
+sandbox, the browser, PostgreSQL, npm); without root it prints the apt-get line.
+CI (.ci/run) calls `setup`, starts PostgreSQL, then runs `test`.
 """
 
 from __future__ import annotations
@@ -29,13 +32,18 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 PY = VENV / "bin" / "python"
 STAMP = VENV / ".requirements.sha256"
-# markers of the tests that need a kernel run of the notebook, real nbgrader over a
-# class, a browser, a database or a JupyterHub: the fast tier leaves them out
-FAST_TIER = "not (slow or notebook or browser or postgres or hub or claims)"
-APT_PACKAGES = {  # command that proves the package is there -> Debian package
-    "bwrap": "bubblewrap",
-    "chromium": "chromium",
-    "pg_ctlcluster": "postgresql",
+# markers of the tests that need a kernel run of the notebook, an nbgrader command, a
+# bubblewrap sandbox, a browser, a database or a JupyterHub: the fast tier leaves them out
+FAST_TIER = ("not (slow or notebook or nbgrader or sandbox or browser or postgres or hub "
+             "or claims)")
+# Debian package -> what proves it is there: a command on PATH, or a file
+APT_PACKAGES = {
+    "bubblewrap": "bwrap",  # the sandbox of every student kernel and grading child
+    "chromium": "chromium",  # the browser tests (never downloaded by Playwright)
+    "postgresql": "pg_ctlcluster",  # the shared-gradebook tests (.ci/start_postgres.sh)
+    "npm": "npm",  # JupyterHub's proxy for the hub tests (hub/package-lock.json)
+    "fonts-dejavu-core": "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",  # plots, screenshots
+    "python3-venv": "ensurepip",  # `python3 -m venv` on Debian's own Python
 }
 
 
@@ -51,21 +59,30 @@ def requirements_digest() -> str:
     return digest.hexdigest()
 
 
+def _present(probe: str) -> bool:
+    if probe == "ensurepip":
+        import importlib.util
+
+        return importlib.util.find_spec("ensurepip") is not None
+    if probe.startswith("/"):
+        return Path(probe).exists()
+    return shutil.which(probe) is not None or Path("/usr/bin", probe).exists()
+
+
 def ensure_system_packages() -> None:
-    missing = [pkg for cmd, pkg in APT_PACKAGES.items()
-               if shutil.which(cmd) is None and not Path("/usr/bin", cmd).exists()]
+    missing = [pkg for pkg, probe in APT_PACKAGES.items() if not _present(probe)]
     if not missing:
         return
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
         print("Missing system packages: " + " ".join(missing) + "\n"
               "Install them with: sudo apt-get install " + " ".join(missing) + "\n"
-              "(grading refuses to run without bubblewrap; browser and PostgreSQL "
-              "tests are skipped without chromium and postgresql)", file=sys.stderr)
+              "(grading refuses to run without bubblewrap; browser, PostgreSQL and "
+              "JupyterHub tests are skipped without chromium, postgresql and npm)",
+              file=sys.stderr)
         return
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     run("apt-get", "update", "-q", env=env)
-    run("apt-get", "install", "-y", "-q", "--no-install-recommends", *missing,
-        "fonts-dejavu-core", env=env)
+    run("apt-get", "install", "-y", "-q", "--no-install-recommends", *missing, env=env)
 
 
 def setup() -> None:

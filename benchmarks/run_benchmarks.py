@@ -26,6 +26,7 @@ sys.path[:0] = [str(SOURCE), str(HERE), str(HERE.parent)]
 
 import model  # noqa: E402
 import plain_training  # noqa: E402
+from course_grader.cells import grade_id_of  # noqa: E402
 from course_grader.initialization import EXERCISES  # noqa: E402
 
 METHODS = {name: exercise.reference for name, exercise in EXERCISES.items()}
@@ -64,7 +65,7 @@ def notebook_copy(plain: bool, folder: Path) -> Path:
     nb = nbformat.read(SOURCE / "Initialization.ipynb", as_version=4)
     if plain:
         setup = next(i for i, c in enumerate(nb.cells)
-                     if c.metadata.get("nbgrader", {}).get("grade_id") == "setup")
+                     if grade_id_of(c) == "setup")
         nb.cells.insert(setup + 1, nbformat.v4.new_code_cell(PLAIN_CELL.format(bench=str(HERE))))
     path = folder / ("plain.ipynb" if plain else "fast.ipynb")
     nbformat.write(nb, path)

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
 from pathlib import Path
@@ -32,25 +31,20 @@ def release(course: Path = COURSE_ROOT, publish: bool = True) -> Path:
 def publish_student_edition(released: Path, dest: Path) -> None:
     """Make ``dest`` hold exactly the released files (notebook and provided modules).
 
-    The notebook is copied.  Provided modules identical to their source are
-    relative symlinks into source/, so the repository keeps one copy of each
-    module; a student who clones the repository opens notebooks/ as it is.
+    Every file is a real copy, never a link into source/: a student who downloads
+    the folder (a zip from the hosting site, a checkout without symlink support)
+    must get ``model.py`` itself, not a one-line file naming its path.
     """
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
-    source = COURSE_ROOT / "source" / ASSIGNMENT
     for path in sorted(released.iterdir()):
         if path.name.startswith(".") or path.name == "__pycache__":
             continue
-        original = source / path.name
-        if path.suffix == ".py" and original.is_file() and \
-                original.read_bytes() == path.read_bytes():
-            (dest / path.name).symlink_to(os.path.relpath(original, dest))
-        elif path.is_dir():
+        if path.is_dir():
             shutil.copytree(path, dest / path.name)
         else:
-            shutil.copy2(path, dest / path.name)
+            shutil.copyfile(path, dest / path.name)
 
 
 def make_course_copy(dest: Path) -> Path:
@@ -99,7 +93,8 @@ def register_students(course: Path, submissions) -> None:
 
 
 def demo(args) -> int:
-    from .scores import exercise_scores, format_table
+    from .gradebook import exercise_scores
+    from .table import format_table
 
     course = make_course_copy(Path(args.dir).resolve())
     print(f"1/5 Generating the student edition in {course / 'release'}")
@@ -153,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
                              help="grade without bubblewrap (trusted sample class only)")
     demo_parser.add_argument("--plain-nbgrader", action="store_true",
                              help="grade with plain `nbgrader autograde` instead")
-    from .batch import cli as batch_cli  # the class grader (issue 3)
+    from .batch import cli as batch_cli  # the class grader
 
     grade_parser = commands.add_parser("grade", help="grade every submission: sandboxed, "
                                        "parallel, with reports (see docs/batch-grading.md)")

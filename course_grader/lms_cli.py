@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 from .assignment import ASSIGNMENT, COURSE_ROOT
+from .gradebook import course_db_url
 
 
 def add_parser(commands) -> argparse.ArgumentParser:
@@ -27,15 +27,6 @@ def add_parser(commands) -> argparse.ArgumentParser:
                         help="id of an existing Canvas assignment to update (default: Canvas "
                              "creates a new assignment)")
     return parser
-
-
-def course_db_url(course: Path, override: str | None) -> str:
-    """The gradebook the course's nbgrader_config.py would use."""
-    url = override or os.environ.get("NBGRADER_DB_URL") or \
-        f"sqlite:///{course / 'gradebook.db'}?timeout=60"
-    if url.startswith("postgresql://"):  # the course installs psycopg2, as in its config
-        url = "postgresql+psycopg2://" + url[len("postgresql://"):]
-    return url
 
 
 def run(args: argparse.Namespace) -> int:

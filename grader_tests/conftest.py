@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+# nbgrader's Gradebook runs the `alembic` program of its environment: reach it when the
+# suite is started as .venv/bin/python -m pytest, without tasks.py putting .venv/bin on PATH
+os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent),
+                                      os.environ.get("PATH", "")])
 from course_paths import SOURCE_DIR, SOURCE_NB, execute_notebook  # noqa: E402
 
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import nbformat
 
+from course_grader.cells import grade_id_of
+
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE_DIR = ROOT / "source" / "initialization"
 SOURCE_NB = SOURCE_DIR / "Initialization.ipynb"
@@ -27,6 +29,5 @@ def execute_notebook(path: Path, cwd: Path, timeout: int = 300):
 
 
 def cells_by_grade_id(nb) -> dict:
-    return {cell.metadata["nbgrader"]["grade_id"]: cell for cell in nb.cells
-            if "nbgrader" in cell.get("metadata", {})
-            and "grade_id" in cell.metadata["nbgrader"]}
+    """grade_id -> cell, for every cell nbgrader grades, locks or tracks."""
+    return {grade_id_of(cell): cell for cell in nb.cells if grade_id_of(cell)}

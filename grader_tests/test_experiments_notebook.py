@@ -3,35 +3,15 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import nbformat
 import pytest
 
 import model
 from course_grader.initialization.reference import initializer, xavier_scale
-
-# Paths are worked out here rather than imported from conftest: with several
-# conftest.py files under grader_tests/, "from conftest import" can pick up
-# the wrong one.  The executed notebook itself comes from the shared fixture.
-SOURCE_DIR = Path(__file__).resolve().parent.parent / "source" / "initialization"
-SOURCE_NB = SOURCE_DIR / "Initialization.ipynb"
+from course_paths import SOURCE_DIR, SOURCE_NB, cells_by_grade_id, execute_notebook
 
 pytestmark = pytest.mark.notebook
-
-
-def cells_by_grade_id(nb) -> dict:
-    return {cell.metadata["nbgrader"]["grade_id"]: cell for cell in nb.cells
-            if "grade_id" in cell.get("metadata", {}).get("nbgrader", {})}
-
-
-def execute_notebook(path: Path, cwd: Path, timeout: int = 300):
-    from nbclient import NotebookClient
-
-    nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
-                   resources={"metadata": {"path": str(cwd)}}).execute()
-    return nb
 
 
 NEW = "why-"

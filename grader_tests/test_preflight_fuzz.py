@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from course_grader.assignment import ASSIGNMENT, NOTEBOOK
 from course_grader.batch.preflight import preflight
+from course_grader.cells import grade_id_of
 from course_paths import ROOT
 
 RELEASE_JSON = json.loads((ROOT / "notebooks" / "Initialization.ipynb").read_text())
@@ -75,10 +76,10 @@ def test_preflight_never_raises_and_always_decides(tmp_path, nb):
     working = tmp_path / "work" / "s" / "initialization" / "Initialization.ipynb"
     if report.failure is None:  # a working copy nbgrader can read, with every graded cell
         graded = nbformat.read(working, as_version=4)
-        ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in graded.cells
+        ids = [grade_id_of(c) for c in graded.cells
                if isinstance(c.metadata.get("nbgrader"), dict)]
         for cell in RELEASE.cells:
-            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            grade_id = grade_id_of(cell)
             if grade_id:
                 assert ids.count(grade_id) == 1, grade_id
     else:
@@ -110,7 +111,7 @@ JSON_OF_EACH_TYPE = [None, True, 0, 2.5, "text", ["a"], {"a": 1}]
 def test_every_json_type_in_every_field(tmp_path, field, value, grade_id):
     nb = copy.deepcopy(RELEASE_JSON)
     cell = next(c for c in nb["cells"]
-                if c["metadata"].get("nbgrader", {}).get("grade_id") == grade_id)
+                if grade_id_of(c) == grade_id)
     if field == "nbgrader":
         cell["metadata"]["nbgrader"] = value
     else:
@@ -126,7 +127,7 @@ def test_every_json_type_in_every_field(tmp_path, field, value, grade_id):
                 if isinstance(c.metadata.get("nbgrader"), dict)
                 and c.metadata.nbgrader.get("grade_id") == grade_id]
     original = next(c for c in RELEASE.cells
-                    if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+                    if grade_id_of(c) == grade_id)
     assert len(restored) == 1
     for key in ("grade", "solution", "locked", "points"):
         assert restored[0].metadata.nbgrader.get(key) == original.metadata.nbgrader.get(key)
@@ -135,7 +136,7 @@ def test_every_json_type_in_every_field(tmp_path, field, value, grade_id):
 def test_preflight_names_a_function_that_leans_on_another_cell(tmp_path):
     nb = copy.deepcopy(RELEASE_JSON)
     answer = next(c for c in nb["cells"]
-                  if c["metadata"].get("nbgrader", {}).get("grade_id") == "he_answer")
+                  if grade_id_of(c) == "he_answer")
     answer["source"] = ("def initialize_parameters_he(layers_dims):\n"
                         "    return build_layers(layers_dims, HE_GAIN)\n")
     folder = tmp_path / "course" / "submitted" / "s" / "initialization"

@@ -49,6 +49,7 @@ def test_sample_class_gets_its_points_and_diagnoses(student):
 
 
 @needs_bwrap
+@pytest.mark.sandbox
 def test_sandboxed_child_gives_the_same_verdicts():
     options = ChildOptions(sandboxed=True, uid=default_uid())
     for student in ("ada_correct", "dan_xavier", "jade_no_seed"):

@@ -22,8 +22,9 @@ from course_grader.verdict.child import ChildOptions
 from course_grader.verdict.grading import GradingSetup, default_uid, grade_answers
 from course_paths import ROOT
 
-pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None,
-                                reason="bubblewrap missing: apt-get install bubblewrap")
+pytestmark = [pytest.mark.sandbox,
+              pytest.mark.skipif(shutil.which("bwrap") is None,
+                                 reason="bubblewrap missing: apt-get install bubblewrap")]
 
 SETUP = GradingSetup.from_course(ROOT, "initialization", "Initialization")
 CLASS = {sub.student: sub for sub in sample_class()}

@@ -16,7 +16,6 @@ Re-running grades only new or changed submissions (use --force for all)."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    d = Limits()
     parser.add_argument("assignment", help="the assignment to grade (its name in source/)")
     parser.add_argument("--course", default=str(COURSE_ROOT),
                         help="course folder (default: this repository)")
@@ -31,16 +30,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="run kernels without bubblewrap (trusted submissions only)")
     parser.add_argument("--students", default=None,
                         help="comma-separated student ids to grade (default: all)")
-    parser.add_argument("--cell-timeout", type=int, default=d.cell_timeout,
-                        help=f"seconds per cell (default {d.cell_timeout})")
-    parser.add_argument("--notebook-timeout", type=int, default=d.notebook_timeout,
-                        help=f"wall-clock seconds per notebook (default {d.notebook_timeout})")
-    parser.add_argument("--memory-mb", type=int, default=d.memory_mb,
-                        help=f"address-space cap per kernel (default {d.memory_mb})")
-    parser.add_argument("--cpu-seconds", type=int, default=d.cpu_seconds,
-                        help=f"CPU-time cap per kernel (default {d.cpu_seconds})")
-    parser.add_argument("--processes", type=int, default=d.processes,
-                        help=f"process/thread cap per kernel (default {d.processes})")
+    for name in Limits.names():  # --memory-mb, --cell-timeout, ...: one per limit
+        default = getattr(Limits, name)
+        parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=default,
+                            help=f"{Limits.help(name)} (default {default})")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--full", action="store_true",
                         help="also run every cell in a sandboxed kernel (the students' plots "
@@ -53,9 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from .scheduler import Options, Refusal, run_batch
 
-    limits = Limits(memory_mb=args.memory_mb, cpu_seconds=args.cpu_seconds,
-                    processes=args.processes, cell_timeout=args.cell_timeout,
-                    notebook_timeout=args.notebook_timeout)
+    limits = Limits(**{name: getattr(args, name) for name in Limits.names()})
     students = [s.strip() for s in args.students.split(",") if s.strip()] \
         if args.students else None
     options = Options(Path(args.course), assignment=args.assignment, full=args.full,

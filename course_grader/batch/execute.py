@@ -28,18 +28,17 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer, Unicode
 
-from .sandbox import SandboxKernelManager, scrub_workdir
+from ..cells import grade_id_of
+from .sandbox import SandboxKernelManager, limit_traits, scrub_workdir
 
 STOPPED_ENAME = "GradingStopped"
 CAP_SIGNALS = {signal.SIGXCPU: "CPU-time cap", signal.SIGKILL: "memory or CPU-time cap",
                signal.SIGXFSZ: "file-size cap"}
 
 
-class GuardedExecute(Execute):
+class GuardedExecute(Execute, limit_traits("notebook_timeout")):
     """Execute with a whole-notebook deadline and graceful handling of dead kernels."""
 
-    notebook_timeout = Integer(900, help="wall-clock seconds for the whole notebook").tag(
-        config=True)
     probe_timeout = Integer(5, help="seconds a kernel has to answer after an interrupt").tag(
         config=True)
     sandboxed = Bool(True, help="run the kernel in the bubblewrap sandbox").tag(config=True)
@@ -111,7 +110,7 @@ class GuardedExecute(Execute):
     # -- what happened --------------------------------------------------------------
 
     def _grade_id(self, cell) -> str:
-        return cell.metadata.get("nbgrader", {}).get("grade_id", "")
+        return grade_id_of(cell) or ""
 
     def _event(self, kind: str, grade_id: str, message: str) -> None:
         self._events.append({"kind": kind, "cell": grade_id, "message": message})

@@ -15,15 +15,6 @@ from sqlalchemy import create_engine, text
 from .outcome import Assignment
 
 
-def driver_url(url: str) -> str:
-    """Name psycopg2 explicitly: SQLAlchemy's default PostgreSQL driver is psycopg 3,
-    which the course does not install."""
-    for prefix in ("postgresql://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg2://" + url[len(prefix):]
-    return url
-
-
 def snapshot(db_url: str, spec: Assignment) -> dict[str, dict[str, float]]:
     """student -> {grade_id: score} for every submission of the assignment."""
     out: dict[str, dict[str, float]] = {}

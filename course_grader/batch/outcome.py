@@ -10,6 +10,7 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
+from ..cells import grade_id_of
 from .preflight import Preflight
 
 GRADED = "graded"
@@ -49,7 +50,7 @@ class Assignment:
         tests = GradingSetup.from_source(source_dir, bundle.notebook).tests
         exercises: dict[str, list[str]] = {}
         release = nbformat.reads(bundle.release, as_version=4)
-        order = [c.metadata.get("nbgrader", {}).get("grade_id") for c in release.cells]
+        order = [grade_id_of(c) for c in release.cells]
         for cell in sorted(cells, key=lambda c: order.index(c) if c in order else len(order)):
             # a graded cell the verdict does not group is an exercise of its own
             exercises.setdefault(tests[cell][0] if cell in tests else cell, []).append(cell)
@@ -125,7 +126,7 @@ def _cell_errors(spec: Assignment, course: Path,
         return found
     nb = nbformat.read(path, as_version=4)
     for index, cell in enumerate(nb.cells):
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell {index}"
+        grade_id = grade_id_of(cell) or f"cell {index}"
         for out in cell.get("outputs", []):
             if out.get("output_type") == "error":
                 found.setdefault(grade_id, []).append((out.get("ename", ""),

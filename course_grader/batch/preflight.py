@@ -20,7 +20,7 @@ from pathlib import Path
 
 import nbformat
 
-from ..cells import is_setup, is_test, nbgrader_meta
+from ..cells import grade_id_of, is_locked, is_setup, is_solution, is_test, nbgrader_meta
 from ..verdict.child import to_python
 from ..verdict.selfcontained import defined_functions, outside_names
 
@@ -76,14 +76,6 @@ FIELD_TYPES = {"grade": bool, "solution": bool, "locked": bool, "task": bool,
                "checksum": str, "cell_type": str}
 
 
-def graded_id(cell) -> str | None:
-    meta = nbgrader_meta(cell)
-    if meta.get("grade") or meta.get("solution") or meta.get("locked") or meta.get("task"):
-        grade_id = meta.get("grade_id")
-        return grade_id if isinstance(grade_id, str) else None
-    return None
-
-
 def malformed_fields(meta) -> list[str]:
     """Fields of a cell's nbgrader metadata whose JSON type nbgrader would choke on."""
     if not isinstance(meta, dict):
@@ -113,7 +105,7 @@ class Repairer:
     def __init__(self, release: nbformat.NotebookNode, report: Preflight):
         self.release = release
         self.report = report
-        self.release_ids = [(graded_id(c), c) for c in release.cells if graded_id(c)]
+        self.release_ids = [(grade_id_of(c), c) for c in release.cells if grade_id_of(c)]
 
     def run(self, nb) -> None:
         self._malformed(nb)
@@ -133,7 +125,7 @@ class Repairer:
             if "nbgrader" not in cell.metadata:
                 continue
             bad = malformed_fields(cell.metadata["nbgrader"])
-            if not bad and graded_id(cell) is None:
+            if not bad and grade_id_of(cell) is None:
                 # grading metadata that grades nothing: an ordinary cell to nbgrader too
                 cell.metadata.pop("nbgrader")
                 continue
@@ -155,11 +147,11 @@ class Repairer:
             self.report.note("cell_ids", "duplicated notebook cell ids renumbered", True)
 
     def _duplicates(self, nb) -> None:
-        counts = Counter(graded_id(c) for c in nb.cells if graded_id(c))
+        counts = Counter(grade_id_of(c) for c in nb.cells if grade_id_of(c))
         for grade_id, count in counts.items():
             if count < 2:
                 continue
-            copies = [c for c in nb.cells if graded_id(c) == grade_id]
+            copies = [c for c in nb.cells if grade_id_of(c) == grade_id]
             for cell in copies[:-1]:  # the last copy holds the student's latest work
                 cell.metadata.pop("nbgrader", None)
                 cell.metadata.pop("deletable", None)
@@ -168,7 +160,7 @@ class Repairer:
                              " graded the last copy, the others run as ordinary cells", True)
 
     def _restore(self, nb, grade_id: str, release_cell) -> None:
-        present = [c for c in nb.cells if graded_id(c) == grade_id]
+        present = [c for c in nb.cells if grade_id_of(c) == grade_id]
         if not present:
             cell = self._find_unlabelled(nb, release_cell)
             if cell is not None:
@@ -178,7 +170,7 @@ class Repairer:
                 present = [cell]
             else:
                 self._insert(nb, grade_id, release_cell)
-                what = "answer" if release_cell.metadata.nbgrader.get("solution") else "test"
+                what = "answer" if is_solution(release_cell) else "test"
                 self.report.note("deleted_cell", f"{what} cell {grade_id!r} was deleted; put "
                                  "the release's cell back", True)
                 return
@@ -191,9 +183,7 @@ class Repairer:
             self._copy_metadata(cell, release_cell)
             self.report.note("metadata_altered", f"cell {grade_id!r} had altered "
                              f"{', '.join(changed)}; restored from the release", True)
-        locked = release_cell.metadata.nbgrader.get("locked") or is_test(release_cell)
-        if locked and not release_cell.metadata.nbgrader.get("solution") \
-                and cell.source != release_cell.source:
+        if is_locked(release_cell) and cell.source != release_cell.source:
             cell.source = release_cell.source
             self.report.note("locked_edited", f"locked cell {grade_id!r} was edited; restored "
                              "the release's version", True)
@@ -224,7 +214,7 @@ class Repairer:
         order = [gid for gid, _ in self.release_ids]
         position = len(nb.cells)
         for earlier in reversed(order[:order.index(grade_id)]):
-            index = next((i for i, c in enumerate(nb.cells) if graded_id(c) == earlier), None)
+            index = next((i for i, c in enumerate(nb.cells) if grade_id_of(c) == earlier), None)
             if index is not None:
                 position = index + 1
                 break
@@ -237,7 +227,7 @@ class Repairer:
     def _stray_ids(self, nb) -> None:
         known = {gid for gid, _ in self.release_ids}
         for cell in nb.cells:
-            gid = graded_id(cell)
+            gid = grade_id_of(cell)
             if gid and gid not in known:
                 cell.metadata.pop("nbgrader", None)
                 self.report.note("unknown_cell", f"cell with unknown grading id {gid!r} "
@@ -277,12 +267,12 @@ def _pick_notebook(folder: Path, release, report: Preflight, notebook: str) -> P
     if wanted in notebooks:
         chosen = wanted
     else:
-        release_ids = {graded_id(c) for c in release.cells} - {None}
+        release_ids = {grade_id_of(c) for c in release.cells} - {None}
         candidates = []
         for path in notebooks:
             try:
                 cells = json.loads(path.read_text()).get("cells", [])
-                ids = {graded_id(c) for c in cells if isinstance(c, dict)}
+                ids = {grade_id_of(c) for c in cells if isinstance(c, dict)}
             except (ValueError, AttributeError, TypeError, UnicodeDecodeError):
                 continue
             if ids & release_ids:
@@ -328,8 +318,7 @@ def _self_contained(nb, release, report: Preflight) -> None:
     # or the whole cell fails to parse and every import in it looks missing
     setup = to_python("\n".join(c.source for c in release.cells if is_setup(c)))
     for cell in nb.cells:
-        if cell.cell_type != "code" or not nbgrader_meta(cell).get("solution") \
-                or not graded_id(cell):
+        if cell.cell_type != "code" or not is_solution(cell) or not grade_id_of(cell):
             continue
         # every function the answer cell defines runs alone at grading
         for function in defined_functions(cell.source):

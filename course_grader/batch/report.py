@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from ..scores import format_table
+from ..table import format_table
 from .outcome import Assignment, StudentResult
 
 

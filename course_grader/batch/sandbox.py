@@ -21,32 +21,68 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import Bool, Integer, Unicode
+from traitlets import Bool, HasTraits, Integer, Unicode
 
-JAIL = Path(__file__).with_name("jail.py")
+JAIL = Path(__file__).with_name("rlimits.py")
 # where the jail appears inside the sandbox: the one file of the grader's that is
 # mounted there (it holds nothing secret), away from the package's real path
-JAIL_INSIDE = "/opt/grading/jail.py"
+JAIL_INSIDE = "/opt/grading/rlimits.py"
 INSTALL_HINT = "sudo apt-get install bubblewrap"
 # environment a kernel needs; everything else of the grader's is dropped
 PASS_THROUGH_ENV = ("LANG", "LC_ALL", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "TZ")
 
 
+def _limit(default: int, help: str):
+    return field(default=default, metadata={"help": help})
+
+
 @dataclass(frozen=True)
 class Limits:
-    """Caps for one student's notebook run."""
+    """Caps for one student's notebook run: the one definition of each limit.
 
-    memory_mb: int = 3072
-    cpu_seconds: int = 600
-    processes: int = 96
-    file_mb: int = 64
-    tmp_mb: int = 64
-    cell_timeout: int = 120
-    notebook_timeout: int = 900
+    Every field is a command-line option of ``grade`` (``--memory-mb``...,
+    see ``batch/cli.py``) and, through ``limit_traits``, a config trait of the
+    classes that apply it (``SandboxKernelManager``, ``GuardedExecute``,
+    ``TrustedVerdict``), with this default and help.
+    """
+
+    memory_mb: int = _limit(3072, "address-space cap per sandboxed process, MiB")
+    cpu_seconds: int = _limit(600, "CPU-time cap per sandboxed process, seconds")
+    processes: int = _limit(96, "process and thread cap per sandbox")
+    file_mb: int = _limit(64, "largest file a sandboxed process may write, MiB")
+    tmp_mb: int = _limit(64, "size of the sandbox's private /tmp, MiB")
+    cell_timeout: int = _limit(120, "seconds per cell")
+    notebook_timeout: int = _limit(900, "wall-clock seconds per notebook")
+
+    @staticmethod
+    def names() -> list[str]:
+        return [f.name for f in fields(Limits)]
+
+    @staticmethod
+    def help(name: str) -> str:
+        return next(f.metadata["help"] for f in fields(Limits) if f.name == name)
+
+
+def limit_traits(*names: str, **defaults: int) -> type:
+    """A mixin with one configurable ``Integer`` trait per named ``Limits`` field.
+
+    The trait has the field's default (or one of ``defaults``) and help, and
+    the mixin's ``limits()`` gives a ``Limits`` with the configured values.
+    """
+    unknown = set(names) - set(Limits.names())
+    if unknown:
+        raise ValueError(f"not a field of Limits: {sorted(unknown)}")
+    traits = {name: Integer(defaults.get(name, getattr(Limits, name)),
+                            help=Limits.help(name)).tag(config=True) for name in names}
+
+    def limits(self) -> Limits:
+        return Limits(**{name: getattr(self, name) for name in names})
+
+    return type("LimitTraits", (HasTraits,), {**traits, "limits": limits})
 
 
 def bwrap_path() -> str | None:
@@ -146,7 +182,7 @@ def _ancestors(paths: list[Path]) -> list[Path]:
     return sorted(found, key=lambda p: len(p.parts))
 
 
-def jail_argv(limits: Limits) -> list[str]:
+def rlimits_argv(limits: Limits) -> list[str]:
     return [sys.executable, "-I", "-S", str(JAIL),
             "--memory-mb", str(limits.memory_mb), "--cpu-seconds", str(limits.cpu_seconds),
             "--processes", str(limits.processes), "--file-mb", str(limits.file_mb), "--"]
@@ -180,21 +216,14 @@ def scrub_workdir(path: Path) -> list[str]:
     return removed
 
 
-class SandboxKernelManager(AsyncKernelManager):
-    """A kernel manager whose kernels run under jail.py + bubblewrap."""
+class SandboxKernelManager(AsyncKernelManager,
+                           limit_traits("memory_mb", "cpu_seconds", "processes", "file_mb",
+                                        "tmp_mb")):
+    """A kernel manager whose kernels run under rlimits.py + bubblewrap."""
 
     sandboxed = Bool(True, help="wrap the kernel in bubblewrap").tag(config=True)
     uid = Integer(-1, help="unprivileged uid for the kernel (-1: keep ours)").tag(config=True)
-    memory_mb = Integer(Limits.memory_mb).tag(config=True)
-    cpu_seconds = Integer(Limits.cpu_seconds).tag(config=True)
-    processes = Integer(Limits.processes).tag(config=True)
-    file_mb = Integer(Limits.file_mb).tag(config=True)
-    tmp_mb = Integer(Limits.tmp_mb).tag(config=True)
     kernel_root = Unicode("", help="where private socket folders are made").tag(config=True)
-
-    def _limits(self) -> Limits:
-        return Limits(memory_mb=self.memory_mb, cpu_seconds=self.cpu_seconds,
-                      processes=self.processes, file_mb=self.file_mb, tmp_mb=self.tmp_mb)
 
     async def _async_pre_start_kernel(self, **kw):
         self._workdir = Path(kw.get("cwd") or os.getcwd()).resolve()
@@ -227,11 +256,11 @@ class SandboxKernelManager(AsyncKernelManager):
 
     def format_kernel_cmd(self, extra_arguments=None):
         cmd = super().format_kernel_cmd(extra_arguments)
-        wrapper = jail_argv(self._limits())
+        wrapper = rlimits_argv(self.limits())
         if self.sandboxed:
             wrapper.insert(-1, "--ignore-sigint")
         if self.sandboxed:
-            wrapper += bwrap_argv(self._workdir, self._kernel_dir, self._limits(), self._uid())
+            wrapper += bwrap_argv(self._workdir, self._kernel_dir, self.limits(), self._uid())
         return wrapper + cmd
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from ..gradebook import driver_url
 from ..verdict.child import GraderBroken
 from . import export, gradebook_check, record, report, task
 from .bundle import SetupError, make_bundle
@@ -143,8 +144,7 @@ def run_batch(opts: Options, out=sys.stdout) -> Batch:
         print("WARNING: --no-sandbox: student code runs with your user's rights and can read "
               "the solutions and rewrite the gradebook. Use only for trusted submissions.",
               file=sys.stderr)
-    override = gradebook_check.driver_url(opts.db_url) if opts.db_url else None
-    db_url = override or gradebook_check.driver_url(configured_db_url(course))
+    db_url = driver_url(opts.db_url or configured_db_url(course))
     full = opts.full or _config_full(course)
     try:
         bundle = make_bundle(course, assignment, db_url, opts.limits, opts.sandbox, full)

@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..batch.sandbox import Limits, bwrap_argv, bwrap_path, jail_argv
+from ..batch.sandbox import Limits, bwrap_argv, bwrap_path, rlimits_argv
 from .intake import ExerciseResult, read_exercise
 
 RUNNER = Path(__file__).with_name("runner.py")
@@ -103,7 +103,7 @@ class GradingChild:
             path.chmod(0o755 if path.is_dir() else 0o644)
         command = [sys.executable, "-I", str(self.folder / "grading_runner.py"),
                    str(self.folder / "setup.json")]
-        wrapper = jail_argv(options.limits)
+        wrapper = rlimits_argv(options.limits)
         if options.sandboxed:
             if not bwrap_path():
                 raise GraderBroken("bubblewrap (bwrap) is not installed; grading runs student "

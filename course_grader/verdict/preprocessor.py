@@ -18,7 +18,7 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Integer
 
-from ..batch.sandbox import Limits
+from ..batch.sandbox import limit_traits
 from ..cells import is_test, nbgrader_meta
 from .child import ChildOptions, GraderBroken
 from .grading import GradingSetup, answers_of, default_uid, grade_answers
@@ -44,15 +44,18 @@ def _source_dir(pre: NbGraderPreprocessor, resources: dict) -> Path:
     return Path(coursedir.format_path(coursedir.source_directory, ".", assignment))
 
 
-class TrustedVerdict(NbGraderPreprocessor):
+# the grading child runs only the setup cell and the answer cells: a shorter CPU cap
+VERDICT_CPU_SECONDS = 120
+
+
+class TrustedVerdict(NbGraderPreprocessor,
+                     limit_traits("memory_mb", "cpu_seconds", "processes",
+                                  cpu_seconds=VERDICT_CPU_SECONDS)):
     """Score every test cell from data produced by a fresh sandboxed child."""
 
     sandboxed = Bool(True, help="run the grading child in bubblewrap").tag(config=True)
     uid = Integer(-1, help="first uid of the child's exercises when root (-1: VERDICT_UID)").tag(
         config=True)
-    memory_mb = Integer(Limits.memory_mb).tag(config=True)
-    cpu_seconds = Integer(120).tag(config=True)
-    processes = Integer(Limits.processes).tag(config=True)
     exercise_seconds = Integer(20, help="wall-clock seconds per exercise in the child").tag(
         config=True)
 
@@ -60,9 +63,7 @@ class TrustedVerdict(NbGraderPreprocessor):
         uid = default_uid()
         if uid is not None and self.uid >= 0:
             uid = self.uid
-        limits = Limits(memory_mb=self.memory_mb, cpu_seconds=self.cpu_seconds,
-                        processes=self.processes)
-        return ChildOptions(self.sandboxed, uid, limits, self.exercise_seconds)
+        return ChildOptions(self.sandboxed, uid, self.limits(), self.exercise_seconds)
 
     def preprocess(self, nb, resources):
         try:

@@ -17,6 +17,7 @@ from pathlib import Path
 import nbformat
 
 from course_grader.assignment import ASSIGNMENT, EXERCISES, NOTEBOOK
+from course_grader.cells import grade_id_of
 from course_grader.sample_class import HE, HE_WITH_WARNING, RANDOM, ZEROS
 
 HE_XAVIER = HE.replace("np.sqrt(2 / layers_dims[l - 1])", "np.sqrt(1 / layers_dims[l - 1])")
@@ -38,12 +39,8 @@ class Case:
         return None if self.exercises is None else sum(self.exercises)
 
 
-def grade_id(cell) -> str | None:
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-
-
 def index_of(nb, gid: str) -> int:
-    return next(i for i, c in enumerate(nb.cells) if grade_id(c) == gid)
+    return next(i for i, c in enumerate(nb.cells) if grade_id_of(c) == gid)
 
 
 def answered(release, zeros=ZEROS, random=RANDOM, he=HE):

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from batch_support import grade_corpus
 
-from course_grader.batch.gradebook_check import driver_url
+from course_grader.gradebook import driver_url
 
 
 @pytest.fixture(scope="session")

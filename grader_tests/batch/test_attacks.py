@@ -17,8 +17,8 @@ from html_safety import runnable_payloads
 
 from course_grader.assignment import ASSIGNMENT, EXERCISES, NOTEBOOK
 from course_grader.batch.scheduler import Options, run_batch
+from course_grader.gradebook import exercise_scores
 from course_grader.nbgrader_run import nbgrader
-from course_grader.scores import exercise_scores
 from course_paths import ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(

@@ -12,6 +12,7 @@ from course_grader.assignment import ASSIGNMENT, NOTEBOOK
 from course_grader.batch import task
 from course_grader.batch.bundle import make_bundle
 from course_grader.batch.scheduler import Options, Refusal, run_batch
+from course_grader.cells import grade_id_of
 from course_grader.sample_class import sample_class, write_submission
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(
@@ -23,7 +24,7 @@ def _break_setup_cell(course):
     path = course / "source" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
     nb = nbformat.read(path, 4)
     setup = next(c for c in nb.cells
-                 if c.metadata.get("nbgrader", {}).get("grade_id") == "setup")
+                 if grade_id_of(c) == "setup")
     setup.source = "import module_the_grader_lacks\n" + setup.source
     nbformat.write(nb, path)
 

@@ -19,6 +19,7 @@ from batch_support import TEST_LIMITS, new_course
 from course_grader.assignment import ASSIGNMENT, EXERCISES, NOTEBOOK
 from course_grader.batch.preflight import preflight, submission_hash
 from course_grader.batch.scheduler import Options, run_batch
+from course_grader.cells import grade_id_of
 from course_grader.sample_class import HE, sample_class, write_submission
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,10 +65,11 @@ def test_no_sandbox_warns(tmp_path):
     assert proc.returncode == 2 and "generate the assignment first" in err
 
 
+@pytest.mark.nbgrader  # the release comes from nbgrader generate_assignment
 def test_preflight_repairs_only_the_working_copy(release_course, tmp_path):
     release = nbformat.read(release_course / "release" / ASSIGNMENT / f"{NOTEBOOK}.ipynb", 4)
     nb = copy.deepcopy(release)
-    ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
+    ids = [grade_id_of(c) for c in nb.cells]
     nb.cells[ids.index("random_values")].metadata.nbgrader["points"] = 60
     he_at = ids.index(EXERCISES["he"].answer_cell)
     nb.cells[he_at].source = HE
@@ -83,7 +85,7 @@ def test_preflight_repairs_only_the_working_copy(release_course, tmp_path):
     assert report.failure is None and report.repaired
     assert submission_hash(folder) == before
     work = nbformat.read(tmp_path / "mixed" / ASSIGNMENT / f"{NOTEBOOK}.ipynb", 4)
-    work_ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in work.cells]
+    work_ids = [grade_id_of(c) for c in work.cells]
     assert sorted(i for i in work_ids if i) == sorted(i for i in ids if i)
     points = {c.metadata.nbgrader["grade_id"]: c.metadata.nbgrader.get("points")
               for c in work.cells if c.metadata.get("nbgrader")}
@@ -171,8 +173,7 @@ def test_cpu_cap_stops_the_kernel_not_the_grade(tmp_path):
     path = write_submission(course / "release" / ASSIGNMENT / f"{NOTEBOOK}.ipynb", sub,
                             course / "submitted" / "burner" / ASSIGNMENT)
     nb = nbformat.read(path, 4)
-    he_at = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells].index(
-        EXERCISES["he"].answer_cell)
+    he_at = [grade_id_of(c) for c in nb.cells].index(EXERCISES["he"].answer_cell)
     nb.cells.insert(he_at, nbformat.v4.new_code_cell("while True:\n    pass"))
     nbformat.write(nb, path)
     # the cell limit is well above the CPU cap, so the cap is what stops the loop

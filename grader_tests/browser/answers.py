@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from course_grader.cells import grade_id_of
+
 STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
 
 CORRECT = {
@@ -64,7 +66,7 @@ def write_answers(notebook: Path, bodies: dict[str, list[str]]) -> None:
     data = json.loads(notebook.read_text())
     wanted = {f"{exercise}_answer": body for exercise, body in bodies.items()}
     for cell in data["cells"]:
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        grade_id = grade_id_of(cell)
         if grade_id in wanted:
             source = "".join(cell["source"]) if isinstance(cell["source"], list) \
                 else cell["source"]

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from playwright.sync_api import Locator, Page, expect
 
+from course_grader.cells import grade_id_of
+
 from .answers import indented, stub_position
 
 EXECUTED_PROMPT = re.compile(r"^\[\d+\]:$")
@@ -24,7 +26,7 @@ STDERR_OUTPUT = '[data-mime-type="application/vnd.jupyter.stderr"]'
 def grade_ids(notebook: Path) -> list[str | None]:
     """The nbgrader grade_id of every cell of ``notebook`` (None where there is none)."""
     cells = json.loads(notebook.read_text())["cells"]
-    return [cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") for cell in cells]
+    return [grade_id_of(cell) for cell in cells]
 
 
 class NotebookUI:

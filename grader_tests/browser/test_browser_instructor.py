@@ -16,6 +16,7 @@ import pytest
 from playwright.sync_api import expect
 
 from course_grader.assignment import MAX_SCORE
+from course_grader.cells import is_grade, nbgrader_meta
 
 from .course_files import ASSIGNMENT, ROOT
 from .labpage import hide_side_panel, menu
@@ -30,9 +31,8 @@ def master_points() -> float:
     """Points of the assignment, summed from the master notebook's graded cells."""
     notebook = ROOT / "source" / ASSIGNMENT / "Initialization.ipynb"
     cells = json.loads(notebook.read_text())["cells"]
-    return float(sum(cell.get("metadata", {}).get("nbgrader", {}).get("points", 0) or 0
-                     for cell in cells
-                     if cell.get("metadata", {}).get("nbgrader", {}).get("grade")))
+    return float(sum(nbgrader_meta(cell).get("points", 0) or 0 for cell in cells
+                     if is_grade(cell)))
 
 
 def parse_demo_table(stdout: str) -> dict[str, tuple[float, float]]:

@@ -80,6 +80,7 @@ def test_every_sample_submission_carries_an_nbgrader_timestamp(tmp_path):
     assert late == set(LATE)
 
 
+@pytest.mark.nbgrader
 def test_autograde_records_timestamps_and_lateness(course):
     with Gradebook(db_url(course)) as gb:
         assignment = gb.find_assignment(ASSIGNMENT)
@@ -93,6 +94,7 @@ def test_autograde_records_timestamps_and_lateness(course):
         assert (ada.score, jade.score) == (TOTAL["ada_correct"], TOTAL["jade_no_seed"])
 
 
+@pytest.mark.nbgrader
 def test_canvas_file_follows_the_gradebook_import_layout(course, tmp_path):
     path = export(course, db_url(course), tmp_path, ["canvas"], section="Lecture A")["canvas"]
     rows = read_csv(path)
@@ -115,12 +117,14 @@ def test_canvas_file_follows_the_gradebook_import_layout(course, tmp_path):
         assert row[5] == "" or 0 <= float(row[5]) <= MAX_SCORE
 
 
+@pytest.mark.nbgrader
 def test_canvas_file_can_update_an_existing_assignment(course, tmp_path):
     path = export(course, db_url(course), tmp_path, ["canvas"],
                   canvas_assignment_id="987")["canvas"]
     assert read_csv(path)[0][5] == f"{TITLE} (987)"
 
 
+@pytest.mark.nbgrader
 def test_moodle_file_follows_the_csv_grade_import(course, tmp_path):
     rows = read_csv(export(course, db_url(course), tmp_path, ["moodle"])["moodle"])
     assert rows[0] == MOODLE_COLUMNS + [TITLE, f"Feedback: {TITLE}"]
@@ -140,6 +144,7 @@ def test_moodle_file_follows_the_csv_grade_import(course, tmp_path):
     assert by_user["ben_untouched"][f"Feedback: {TITLE}"] == "no submission"
 
 
+@pytest.mark.nbgrader
 def test_export_lms_command_writes_both_files(course):
     result = subprocess.run(
         [sys.executable, "-m", "course_grader", "export-lms", ASSIGNMENT,

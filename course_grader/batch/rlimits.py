@@ -1,8 +1,9 @@
-"""Exec a command with resource caps, as an unprivileged user, tied to its parent.
+"""Set rlimits, drop to an unprivileged uid, die with the parent, then exec a command.
 
-Runs between jupyter_client and bubblewrap for every student kernel:
+Runs between jupyter_client and bubblewrap for every student kernel (and, with
+``--uid`` only, inside the sandbox before the kernel):
 
-    python -I -S jail.py --uid 61001 --memory-mb 2048 --cpu-seconds 300 \
+    python -I -S rlimits.py --uid 61001 --memory-mb 2048 --cpu-seconds 300 \
         --processes 64 --file-mb 64 [--ignore-sigint] -- bwrap ... -- python ...
 
 Standard library only, because it runs with ``-I -S`` (no site-packages), so a
@@ -27,7 +28,7 @@ def _die_with_parent(parent: int) -> None:
 
 def main(argv: list[str]) -> None:
     if "--" not in argv:
-        sys.exit("usage: jail.py [--uid N] [--memory-mb N] [--cpu-seconds N] "
+        sys.exit("usage: rlimits.py [--uid N] [--memory-mb N] [--cpu-seconds N] "
                  "[--processes N] [--file-mb N] -- command ...")
     split = argv.index("--")
     opts, command = argv[:split], argv[split + 1:]

@@ -1,0 +1,45 @@
+"""The course's gradebook: which database it is, and the scores the demo and tests read.
+
+``nbgrader_config.py``, ``export-lms`` and the class grader all name the
+database through ``course_db_url``/``driver_url``, so a ``postgresql://``
+URL means the same driver everywhere.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .assignment import ASSIGNMENT, EXERCISES, NOTEBOOK
+
+
+def driver_url(url: str) -> str:
+    """Name psycopg2 in a PostgreSQL URL: SQLAlchemy 2 picks psycopg 3 for a bare
+    ``postgresql://``, and the course installs psycopg2.  Other URLs are unchanged."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg2://" + url[len(prefix):]
+    return url
+
+
+def course_db_url(course: Path, override: str | None = None) -> str:
+    """The gradebook of ``course``: ``override``, else ``$NBGRADER_DB_URL``, else its
+    ``gradebook.db``, whose timeout makes a second writer wait for the lock instead of
+    failing the whole batch."""
+    url = override or os.environ.get("NBGRADER_DB_URL") or \
+        f"sqlite:///{Path(course) / 'gradebook.db'}?timeout=60"
+    return driver_url(url)
+
+
+def exercise_scores(db_url: str, student: str) -> dict[str, float] | None:
+    """Points per exercise for ``student``, or None if nothing was graded for them."""
+    from nbgrader.api import Gradebook, MissingEntry  # not needed to load the course config
+
+    with Gradebook(db_url) as gb:
+        try:
+            nb = gb.find_submission_notebook(NOTEBOOK, ASSIGNMENT, student)
+        except MissingEntry:
+            return None
+        by_cell = {grade.name: grade.score for grade in nb.grades}
+    return {name: float(sum(by_cell.get(check.grade_id, 0.0) or 0.0 for check in record.checks))
+            for name, record in EXERCISES.items()}

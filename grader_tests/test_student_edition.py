@@ -1,0 +1,30 @@
+"""The student edition in notebooks/ survives a download (fast: no nbgrader run).
+
+Its provided modules must be real files equal to the ones in source/, so a
+zip of the folder or a checkout without symlink support still holds the code
+the first cell imports.  test_notebook.py compares the whole folder with a
+fresh nbgrader release.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from course_grader.assignment import ASSIGNMENT
+from course_paths import ROOT
+
+SOURCE = ROOT / "source" / ASSIGNMENT
+PROVIDED = sorted(p.name for p in SOURCE.glob("*.py"))
+
+
+def test_every_provided_module_is_shipped():
+    assert {"model.py", "self_check.py"} <= set(PROVIDED)
+    assert sorted(p.name for p in (ROOT / "notebooks").glob("*.py")) == PROVIDED
+
+
+@pytest.mark.parametrize("name", PROVIDED)
+def test_provided_module_is_a_real_copy_of_the_source(name):
+    shipped = ROOT / "notebooks" / name
+    assert not shipped.is_symlink(), f"notebooks/{name} is a link; run python3 tasks.py release"
+    assert shipped.read_bytes() == (SOURCE / name).read_bytes(), (
+        f"notebooks/{name} differs from source/; run python3 tasks.py release and commit")
