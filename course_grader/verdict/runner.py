@@ -226,8 +226,7 @@ def _grade(token, namespace, setup, keep, private):
         folder = os.path.join(work, "out", exercise["name"])
         _run_forked(exercise, namespace, setup, folder, private, work)
     if setup["sweep"]:
-        _tidy(keep, sorted({e.get("uid") for e in job["exercises"]},
-                           key=lambda u: -1 if u is None else u), private, work)
+        _tidy(keep, {e.get("uid") for e in job["exercises"]}, private, work)
 
 
 def main(setup_path):
