@@ -1,0 +1,1 @@
+"""Grade on submit: the course's JupyterHub service (policy, queue, the loop that runs it)."""
