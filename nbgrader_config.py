@@ -60,3 +60,10 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 # missing system-wide /usr/local/share/nbgrader/exchange.  On the course's
 # JupyterHub (hub/) every account shares one exchange, named by the hub.
 c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE_ROOT", str(HERE / "exchange"))
+
+# Collect (the formgrader's Collect button and `nbgrader collect`) through the
+# trusted intake: identity from the Unix owner of each inbound folder, time
+# from the grader's clock or the file system's change time, content copied
+# once into intake/ (instructor-only); links, special files and another
+# student's name are refused and the student is told why (docs/hub-intake.md).
+c.ExchangeFactory.collect = "course_grader.exchange.collect.TrustedCollect"

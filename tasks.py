@@ -35,7 +35,7 @@ STAMP = VENV / ".requirements.sha256"
 # markers of the tests that need a kernel run of the notebook, an nbgrader command, a
 # bubblewrap sandbox, a browser, a database or a JupyterHub: the fast tier leaves them out
 FAST_TIER = ("not (slow or notebook or nbgrader or sandbox or browser or postgres or hub "
-             "or claims)")
+             "or claims or accounts)")
 # Debian package -> what proves it is there: a command on PATH, or a file
 APT_PACKAGES = {
     "bubblewrap": "bwrap",  # the sandbox of every student kernel and grading child

@@ -14,7 +14,9 @@ It does what nbgrader's documentation asks for a course with one instructor
 - the exchange (``<prefix>/exchange``, ``chmod ugo+rw``) and a global
   ``nbgrader_config.py`` naming the course and the exchange;
 - the instructor's course folder (``~/initialization-course``: ``source/`` and
-  the course config) and ``~/.jupyter/nbgrader_config.py`` pointing at it;
+  the course config, whose ``ExchangeFactory.collect`` takes submissions through
+  the trusted intake, docs/hub-intake.md) and ``~/.jupyter/nbgrader_config.py``
+  pointing at it;
 - nbgrader's extensions per role: students keep Assignments (assignment list)
   and Validate; formgrader, course list and create-assignment are disabled for
   them, at user level (``jupyter labextension disable --level=user`` and the

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+from ..exchange.intake import store_of
+from ..exchange.record import read_records
 from ..table import format_table
 from .outcome import Assignment, StudentResult
 
@@ -69,3 +71,14 @@ def plot_scores(results: list[StudentResult], spec: Assignment, path: Path) -> P
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+def refused_submissions(course: Path, assignment: str) -> str:
+    """The exchange's refused submissions (course_grader/exchange), for the report; "" if none."""
+    refused = [a for a in read_records(store_of(course), assignment) if not a.accepted]
+    if not refused:
+        return ""
+    lines = [f"Submissions refused at intake ({len(refused)}; never collected or graded):"]
+    lines += [f"  {a.student or '?'} (named {a.claimed}): {a.reason}" for a in refused[:40]]
+    lines += [f"  ... and {len(refused) - 40} more (course intake/ records)"] * (len(refused) > 40)
+    return "\n".join(lines)

@@ -233,6 +233,8 @@ def run_batch(opts: Options, out=sys.stdout) -> Batch:
     plot = report.plot_scores(ordered, spec, reports_dir / "score-distribution.png")
     text = report.summary(ordered, spec)
     text += "\n\nGradebook integrity: " + ("ok" if not problems else "; ".join(problems))
+    refused = report.refused_submissions(course, assignment)
+    text += f"\n\n{refused}" if refused else ""
     summary_path = reports_dir / "summary.txt"
     summary_path.write_text(text + "\n")
     print("\n" + text, file=out)
