@@ -11,6 +11,7 @@ Fairness between students:
   marked superseded the moment a newer one arrives);
 - a student is served at most ``max_per_day`` times in any 24 hours and not
   twice within ``cooldown_seconds``; such a submission waits, it is not lost;
+- a student's next submission waits while the previous one is being graded;
 - among the students who may be served, the one served longest ago goes
   first (never served counts as longest), then the earliest arrival.
 So one account submitting in a loop costs the others at most one grading.
@@ -94,6 +95,8 @@ class GradingQueue:
             waiting = self.db.execute(
                 "SELECT id, student, assignment, arrived, attempts FROM arrivals "
                 "WHERE state = ? ORDER BY arrived", (WAITING,)).fetchall()
+            busy = {row[0] for row in self.db.execute(
+                "SELECT student FROM arrivals WHERE state = ?", (GRADING,))}
             best = None
             for arrival, student, assignment, arrived, attempts in waiting:
                 deadline = due.get(assignment)
@@ -101,7 +104,7 @@ class GradingQueue:
                     self._set(arrival, HELD, "after the due date: graded by the instructor")
                     continue
                 served = self._served(student, assignment, now)
-                if not _may_serve(served, now, policy):
+                if student in busy or not _may_serve(served, now, policy):
                     continue
                 rank = (max(served, default=float("-inf")), arrived)
                 if best is None or rank < best[0]:

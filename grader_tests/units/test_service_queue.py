@@ -121,3 +121,13 @@ def test_a_submission_that_kills_the_service_each_time_fails_after_three_tries(t
 def test_finish_refuses_states_that_are_not_an_end(queue):
     with pytest.raises(ValueError):
         queue.finish("x", WAITING, 1.0)
+
+
+def test_a_submission_waits_while_its_authors_previous_one_is_graded(queue):
+    p = policy(cooldown_seconds=0)
+    queue.offer("first", "alice", A, 1.0)
+    assert queue.take(2.0, p, {}).arrival == "first"
+    queue.offer("second", "alice", A, 3.0)
+    assert queue.take(4.0, p, {}) is None, "one grading per student at a time"
+    assert queue.finish("first", DONE, 5.0)
+    assert queue.take(5.0, p, {}).arrival == "second"
