@@ -28,7 +28,7 @@ from ..timestamps import FILE as TIMESTAMP_FILE
 from ..timestamps import read_timestamp, write_timestamp
 from ..untrusted_tree import remove_tree
 from .intake import store_of, take_inbound
-from .record import FILES, newest_accepted, read_records
+from .record import FILES, Arrival, newest_accepted, read_records
 
 
 class TrustedCollect(ExchangeCollect):
@@ -99,12 +99,17 @@ class TrustedCollect(ExchangeCollect):
                 remove_tree(dest)
             else:
                 self.log.info("Collecting submission: %s %s", arrival.student, assignment)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            source = self.store / assignment / arrival.key / FILES
-            shutil.copytree(source, dest, ignore=shutil.ignore_patterns(
-                *self.coursedir.ignore, TIMESTAMP_FILE))
-            # the one time nbgrader and the exports read: the intake's, not the student's
-            write_timestamp(dest, arrival.when)
+            deliver(self.store, arrival, dest, self.coursedir.ignore)
+
+
+def deliver(store: Path, arrival: Arrival, dest: Path, ignore=()) -> None:
+    """Copy an accepted arrival from the store to ``dest`` (replaced), with the trusted time."""
+    remove_tree(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    source = store / arrival.assignment / arrival.key / FILES
+    shutil.copytree(source, dest, ignore=shutil.ignore_patterns(*ignore, TIMESTAMP_FILE))
+    # the one time nbgrader and the exports read: the intake's, not the student's
+    write_timestamp(dest, arrival.when)
 
 
 def _existing_time(folder: Path):

@@ -90,24 +90,68 @@ def tell_refused(folder: Path, feedback: Path, arrival: Arrival, course_id: str 
         os.close(folder_fd)
     if not notebooks:
         return []
+    written = []
+    for notebook in notebooks:
+        path = publish(feedback, secret, notebook, refusal_page(arrival, notebook),
+                       replace=False)  # never replace a page, ours or real feedback
+        if path is not None:
+            written.append(path)
+    return written
+
+
+def read_secret(folder: Path) -> str | None:
+    """The ``submission_secret.txt`` of a folder, if it is a plain file holding a hex secret."""
+    try:
+        folder_fd = os.open(folder, _DIR)
+    except OSError:
+        return None
+    try:
+        return _read_secret(folder_fd)
+    finally:
+        os.close(folder_fd)
+
+
+def publish(feedback: Path, secret: str, notebook: str, page: str, replace: bool = True
+            ) -> Path | None:
+    """Put ``page`` where ``fetch_feedback`` finds it for this secret and notebook.
+
+    The exchange's ``feedback/`` is made as nbgrader makes it (0711: students
+    reach a page only by its hashed name). The page is written under a
+    temporary name and renamed into place, so a fetch never reads half a
+    page; without ``replace`` an existing page is kept and None returned.
+    """
     feedback = Path(feedback)
     if not feedback.is_dir():
         feedback.mkdir(mode=0o711, parents=True, exist_ok=True)
-        os.chmod(feedback, 0o711)  # what nbgrader release_feedback makes: not listable
-    written = []
+        os.chmod(feedback, 0o711)
+    name = f"{notebook_hash(secret=secret, notebook_id=notebook)}.html"
     out_dir = os.open(feedback, _DIR)
     try:
-        for notebook in notebooks:
-            name = f"{notebook_hash(secret=secret, notebook_id=notebook)}.html"
-            try:
-                fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW,
-                             0o644, dir_fd=out_dir)
+        if not replace and _exists(name, out_dir):
+            return None
+        temp = f".{name}.{os.getpid()}.tmp"
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644,
+                     dir_fd=out_dir)
+        os.fchmod(fd, 0o644)  # the student's own fetch reads it
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(page)
+        if replace:
+            os.rename(temp, name, src_dir_fd=out_dir, dst_dir_fd=out_dir)
+        else:
+            try:  # a link, unlike a rename, fails when the name was taken meanwhile
+                os.link(temp, name, src_dir_fd=out_dir, dst_dir_fd=out_dir)
             except FileExistsError:
-                continue  # never replace a page, ours or real feedback
-            os.fchmod(fd, 0o644)  # the student's own fetch reads it
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                out.write(refusal_page(arrival, notebook))
-            written.append(feedback / name)
+                return None
+            finally:
+                os.unlink(temp, dir_fd=out_dir)
     finally:
         os.close(out_dir)
-    return written
+    return feedback / name
+
+
+def _exists(name: str, dir_fd: int) -> bool:
+    try:
+        os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    return True
