@@ -39,7 +39,8 @@ c.IgnorePattern.pattern = (
 # Grading: the kernel runs in a bubblewrap sandbox (no network, only its own
 # folder writable, resource caps), and every test cell is scored by the trusted
 # verdict, computed outside the kernel from what the student's functions return
-# in a fresh sandboxed interpreter.  Nothing a browser could run survives into
+# in a sandboxed grading child (the setup cell run once, each submission's answer
+# cells in forks of it).  Nothing a browser could run survives into
 # the graded notebook.  See course_grader/pipeline.py and docs/batch-grading.md.
 c.Autograde.autograde_preprocessors = AUTOGRADE_STEPS
 c.SandboxKernelManager.uid = SANDBOX_UID  # only used when grading as root

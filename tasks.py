@@ -6,6 +6,7 @@
     python3 tasks.py test --fast   under 2 minutes: no notebook run, nbgrader command,
                                    sandbox, browser or database
     python3 tasks.py setup    only set up: Debian packages (as root), .venv, hub proxy
+    python3 tasks.py lock     rewrite the locks from pyproject.toml (uv pip compile)
     python3 tasks.py release  regenerate notebooks/ from source/
     python3 tasks.py lint     ruff over the repository
     python3 tasks.py bench    print the training benchmark
@@ -13,7 +14,8 @@
     python3 tasks.py export-lms  canvas-grades.csv and moodle-grades.csv from the gradebook
 
 It creates a virtual environment in .venv (so nothing is installed into the
-system Python), installs the pinned requirements and JupyterHub's proxy (npm ci
+system Python), installs the locked requirements (requirements-test.lock: every
+package at one version, with hashes) and the course_grader package, JupyterHub's proxy (npm ci
 in hub/), and, when it runs as root, the Debian packages in APT_PACKAGES (the
 sandbox, the browser, PostgreSQL, npm); without root it prints the apt-get line.
 CI (.ci/run) calls `setup`, starts PostgreSQL, then runs `test`.
@@ -32,10 +34,19 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 PY = VENV / "bin" / "python"
 STAMP = VENV / ".requirements.sha256"
+# lock file -> what it resolves, from pyproject.toml: the runtime set (hub/setup_course.py
+# installs it for the hub), and the runtime plus the test extra (the venv of tasks.py).
+# The runtime lock is constrained by the test lock so a package has one version in both.
+LOCKS = {"requirements-test.lock": ["--extra", "test"],
+         "requirements.lock": ["-c", "requirements-test.lock"]}
+# one resolution for every platform and Python the project supports (soupsieve, via
+# nbconvert, needs 3.11.5 or later)
+LOCK_OPTIONS = ["--universal", "--python-version", "3.11.5", "--generate-hashes",
+                "--custom-compile-command", "python3 tasks.py lock"]
 # markers of the tests that need a kernel run of the notebook, an nbgrader command, a
-# bubblewrap sandbox, a browser, a database or a JupyterHub: the fast tier leaves them out
+# bubblewrap sandbox, a browser, a database, a JupyterHub or PyPI: the fast tier leaves them out
 FAST_TIER = ("not (slow or notebook or nbgrader or sandbox or browser or postgres or hub "
-             "or claims or accounts)")
+             "or claims or accounts or network)")
 # Debian package -> what proves it is there: a command on PATH, or a file
 APT_PACKAGES = {
     "bubblewrap": "bwrap",  # the sandbox of every student kernel and grading child
@@ -54,7 +65,7 @@ def run(*cmd, **kwargs):
 
 def requirements_digest() -> str:
     digest = hashlib.sha256()
-    for name in ("requirements.txt", "requirements-test.txt", "pyproject.toml"):
+    for name in (*LOCKS, "pyproject.toml"):
         digest.update((ROOT / name).read_bytes())
     return digest.hexdigest()
 
@@ -91,12 +102,28 @@ def setup() -> None:
         run(sys.executable, "-m", "venv", VENV)
     if not STAMP.exists() or STAMP.read_text() != requirements_digest():
         run(PY, "-m", "pip", "install", "-q", "--upgrade", "pip")
-        run(PY, "-m", "pip", "install", "-q", "-r", ROOT / "requirements-test.txt")
+        run(PY, "-m", "pip", "install", "-q", "--require-hashes", "-r",
+            ROOT / "requirements-test.lock")
+        # the locked set is complete: the package itself adds nothing, and pip check
+        # fails if pyproject.toml asks for something the lock does not satisfy
         run(PY, "-m", "pip", "install", "-q", "--no-deps", "-e", ROOT)
+        run(PY, "-m", "pip", "check")
         run(PY, "-m", "ipykernel", "install", "--sys-prefix", "--name", "python3",
             "--display-name", "Python 3 (course)")
         STAMP.write_text(requirements_digest())
     ensure_hub_proxy()
+
+
+def compile_locks(folder: Path = ROOT, *options: str) -> None:
+    """Resolve pyproject.toml into the LOCKS in ``folder`` with uv (from the test lock).
+
+    uv keeps the versions already in a lock it rewrites unless pyproject.toml rules
+    them out, so re-running this on unchanged inputs changes nothing.
+    """
+    for name, what in LOCKS.items():
+        what = [os.path.relpath(folder / w, ROOT) if w in LOCKS else w for w in what]
+        run(VENV / "bin" / "uv", "pip", "compile", "--quiet", "pyproject.toml", *what,
+            *LOCK_OPTIONS, *options, "-o", folder / name, cwd=ROOT)
 
 
 def ensure_hub_proxy() -> None:
@@ -124,6 +151,9 @@ def main(argv: list[str]) -> int:
         return 0
     setup()
     if task == "setup":
+        return 0
+    if task == "lock":
+        compile_locks(ROOT, *rest)
         return 0
     if task == "demo":
         return in_venv(PY, "-m", "course_grader", "demo", *rest)

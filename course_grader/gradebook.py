@@ -2,7 +2,8 @@
 
 ``nbgrader_config.py``, ``export-lms`` and the class grader all name the
 database through ``course_db_url``/``driver_url``, so a ``postgresql://``
-URL means the same driver everywhere.
+URL means the same driver everywhere. URLs are read and written by SQLAlchemy's
+own ``make_url``/``URL``, as nbgrader's ``Gradebook`` reads them.
 """
 
 from __future__ import annotations
@@ -10,24 +11,33 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from sqlalchemy.engine import URL, make_url
+
 from .assignment import ASSIGNMENT, EXERCISES, NOTEBOOK
+
+# SQLAlchemy 2 picks psycopg 3 for a bare postgresql:// URL; the course installs psycopg2
+POSTGRES_DRIVER = "postgresql+psycopg2"
 
 
 def driver_url(url: str) -> str:
-    """Name psycopg2 in a PostgreSQL URL: SQLAlchemy 2 picks psycopg 3 for a bare
-    ``postgresql://``, and the course installs psycopg2.  Other URLs are unchanged."""
-    for prefix in ("postgresql://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg2://" + url[len(prefix):]
-    return url
+    """Name psycopg2 in a PostgreSQL URL that names no driver; other URLs are unchanged.
+
+    A string that is not a database URL raises SQLAlchemy's ``ArgumentError`` here,
+    when the course's configuration is read, not in the middle of a batch.
+    """
+    parsed = make_url(url)
+    if parsed.drivername not in ("postgresql", "postgres"):
+        return url
+    return parsed.set(drivername=POSTGRES_DRIVER).render_as_string(hide_password=False)
 
 
 def course_db_url(course: Path, override: str | None = None) -> str:
     """The gradebook of ``course``: ``override``, else ``$NBGRADER_DB_URL``, else its
     ``gradebook.db``, whose timeout makes a second writer wait for the lock instead of
     failing the whole batch."""
-    url = override or os.environ.get("NBGRADER_DB_URL") or \
-        f"sqlite:///{Path(course) / 'gradebook.db'}?timeout=60"
+    url = override or os.environ.get("NBGRADER_DB_URL") or URL.create(
+        "sqlite", database=str(Path(course) / "gradebook.db"), query={"timeout": "60"},
+    ).render_as_string()
     return driver_url(url)
 
 

@@ -4,7 +4,10 @@ graded from its record alone.
 Adding a graded exercise should take its notebook cells, one record and its
 sample submissions.  The last tests prove it on a copy of the course whose
 optional Xavier exercise is promoted to a graded one, without touching a file
-of the grader.
+of the grader: the record goes into the assignment's records
+(``course_grader.initialization.EXERCISES``, where a course engineer adds it) and
+nothing else is handed over; the notebook is graded by ``TrustedVerdict``, the step
+``nbgrader autograde`` and the class grader run, configured only with the course folder.
 """
 
 from __future__ import annotations
@@ -15,18 +18,18 @@ import shutil
 import nbformat
 import numpy as np
 import pytest
+from traitlets.config import Config
 
 import self_check
 from course_grader.initialization import EXERCISES
 from course_grader.initialization.exercises import drawing_mistakes, graded
 from course_grader.initialization.record import Exercise, Mistake
 from course_grader.initialization.reference import Weights, he_scale, xavier_scale
-from course_grader.sample_class import CORRECT, correct, mistaken
-from course_grader.verdict.child import ChildOptions, GraderBroken
-from course_grader.verdict.grading import GradingSetup, default_uid, grade_answers
+from course_grader.sample_class import CORRECT, correct, mistaken, write_submission
+from course_grader.verdict.child import GraderBroken
+from course_grader.verdict.grading import GradingSetup
+from course_grader.verdict.preprocessor import ENAME, TrustedVerdict
 from course_paths import SOURCE_DIR
-
-UNSANDBOXED = ChildOptions(sandboxed=False, uid=None, exercise_seconds=20)
 
 
 @pytest.mark.parametrize("name", sorted(EXERCISES))
@@ -108,14 +111,37 @@ def course_with_xavier(tmp_path_factory):
     return source
 
 
-def per_exercise(setup, verdicts):
+@pytest.fixture
+def xavier_recorded(monkeypatch):
+    """The one edit of the grader a new exercise needs: its record among the others."""
+    monkeypatch.setitem(EXERCISES, "xavier", XAVIER)
+
+
+def autograde(source, sub, tmp_path, sandboxed: bool):
+    """``sub`` graded by the TrustedVerdict step, as nbgrader's autograde runs it: the
+    course folder from the config, everything else from the default records.
+
+    -> (points, diagnosis code, message) per exercise
+    """
+    submitted = write_submission(source / "Initialization.ipynb", sub, tmp_path / "student")
+    nb = nbformat.read(submitted, as_version=4)
+    step = TrustedVerdict(sandboxed=sandboxed, config=Config(
+        {"CourseDirectory": {"root": str(source.parent.parent)}}))
+    nb, resources = step.preprocess(nb, {"nbgrader": {"assignment": source.name,
+                                                      "notebook": "Initialization"}})
+    exercise_of = {check.grade_id: name for name, record in EXERCISES.items()
+                   for check in record.checks}
     points, codes, messages = {}, {}, {}
-    for grade_id, (verdict, awarded) in verdicts.items():
-        exercise = setup.tests[grade_id][0]
-        points[exercise] = points.get(exercise, 0.0) + awarded
-        if not verdict.passed:
-            codes[exercise] = verdict.code
-            messages[exercise] = verdict.message
+    for grade_id, verdict in resources["course_grader"]["verdicts"].items():
+        exercise = exercise_of[grade_id]
+        points[exercise] = points.get(exercise, 0.0) + verdict["points"]
+        if not verdict["passed"]:
+            codes[exercise] = verdict["code"]
+    for cell in nb.cells:  # what the formgrader and the feedback show
+        errors = [o for o in cell.get("outputs", []) if o.get("ename") == ENAME]
+        if errors:
+            messages[exercise_of[cell.metadata.nbgrader.grade_id]] = \
+                errors[0].evalue.rsplit(" [diagnosis:", 1)[0]
     return points, codes, messages
 
 
@@ -125,12 +151,12 @@ def test_without_its_record_the_new_test_cells_are_refused(course_with_xavier):
 
 
 @pytest.mark.parametrize("sub", [RIGHT, HE_FOR_XAVIER, TRANSPOSED], ids=lambda s: s.student)
-def test_a_fourth_exercise_is_graded_from_its_record(course_with_xavier, sub):
-    setup = GradingSetup.from_source(course_with_xavier, "Initialization", WITH_XAVIER)
+def test_a_fourth_exercise_is_graded_from_its_record(course_with_xavier, xavier_recorded,
+                                                     tmp_path, sub):
+    setup = GradingSetup.from_source(course_with_xavier, "Initialization")
     assert {gid for gid, (name, _, _) in setup.tests.items() if name == "xavier"} == \
         {"xavier_structure", "xavier_values"}
-    points, codes, messages = per_exercise(setup, grade_answers(setup, sub.answers,
-                                                                UNSANDBOXED))
+    points, codes, messages = autograde(course_with_xavier, sub, tmp_path, sandboxed=False)
     assert points == sub.expected, codes
     assert sum(points.values()) == sum(sub.expected.values())
     assert codes == sub.diagnoses
@@ -138,11 +164,11 @@ def test_a_fourth_exercise_is_graded_from_its_record(course_with_xavier, sub):
         assert messages["xavier"] == XAVIER.mistakes[-1].message
 
 
+@pytest.mark.sandbox
 @pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap missing")
-def test_a_fourth_exercise_is_graded_in_the_sandbox_too(course_with_xavier):
-    setup = GradingSetup.from_source(course_with_xavier, "Initialization", WITH_XAVIER)
-    options = ChildOptions(sandboxed=True, uid=default_uid())
-    points, codes, _ = per_exercise(setup, grade_answers(setup, HE_FOR_XAVIER.answers, options))
+def test_a_fourth_exercise_is_graded_in_the_sandbox_too(course_with_xavier, xavier_recorded,
+                                                        tmp_path):
+    points, codes, _ = autograde(course_with_xavier, HE_FOR_XAVIER, tmp_path, sandboxed=True)
     assert points == HE_FOR_XAVIER.expected and codes == {"xavier": "he_scale"}
 
 

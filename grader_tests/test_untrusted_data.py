@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
+from types import SimpleNamespace
 
 import nbformat
 import numpy as np
@@ -35,65 +37,118 @@ def _one_array_call(file_name="c0_0.npy"):
             "values": {"W1": {"kind": "ndarray", "file": file_name}}}
 
 
-def test_honest_output_is_read(tmp_path):
+@pytest.fixture
+def refusals(monkeypatch):
+    """The reasons intake gives when it refuses (``read_exercise`` itself only says None).
+
+    intake raises and catches its ``Unusable`` by the module's global name, so a subclass
+    put there records every refusal without changing what is refused.
+    """
+    seen: list[str] = []
+
+    class Recorded(intake.Unusable):
+        def __init__(self, reason):
+            seen.append(reason)
+            super().__init__(reason)
+
+    monkeypatch.setattr(intake, "Unusable", Recorded)
+    return seen
+
+
+def _refused(out, refusals, reason: str, name="he", calls=1) -> None:
+    """No data for the exercise, for exactly ``reason`` (not a missing file, not a crash)."""
+    assert intake.read_exercise(out, name, calls) is None
+    assert refusals and re.fullmatch(reason, refusals[-1]), refusals
+
+
+def test_honest_output_is_read(tmp_path, refusals):
     out = _exercise(tmp_path, [_one_array_call()], files={"c0_0.npy": np.ones((2, 3))})
     result = intake.read_exercise(out, "he", 1)
     assert result.calls[0].arrays["W1"].shape == (2, 3)
+    assert refusals == []
 
 
-def test_pickled_object_array_is_refused(tmp_path):
+def test_pickled_object_array_is_refused(tmp_path, refusals):
     out = _exercise(tmp_path, [_one_array_call()])
     np.save(out / "he" / "c0_0.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
-    assert intake.read_exercise(out, "he", 1) is None
+    _refused(out, refusals, "not a numeric array")
 
 
-def test_symlinked_files_are_refused(tmp_path):
+def test_symlinked_files_are_refused(tmp_path, refusals):
     out = _exercise(tmp_path, [_one_array_call()], files={"c0_0.npy": np.ones((2, 3))})
     secret = tmp_path / "secret.npy"
     np.save(secret, np.zeros(3))
     os.unlink(out / "he" / "c0_0.npy")
     os.symlink(secret, out / "he" / "c0_0.npy")
-    assert intake.read_exercise(out, "he", 1) is None
+    _refused(out, refusals, "c0_0.npy is not a small regular file")
     os.replace(out / "he" / "result.json", tmp_path / "r.json")
     os.symlink(tmp_path / "r.json", out / "he" / "result.json")
-    assert intake.read_exercise(out, "he", 1) is None
+    _refused(out, refusals, "result.json is not a small regular file")
 
 
 @pytest.mark.parametrize("file_name", ["../c0_0.npy", "/etc/passwd", "c0_0.npy/..", "x.npy"])
-def test_file_names_outside_the_pattern_are_refused(tmp_path, file_name):
+def test_file_names_outside_the_pattern_are_refused(tmp_path, refusals, file_name):
     out = _exercise(tmp_path, [_one_array_call(file_name)], files={"c0_0.npy": np.ones(2)})
-    assert intake.read_exercise(out, "he", 1) is None
+    _refused(out, refusals, "bad array file name")
 
 
-def test_header_claiming_a_huge_array_is_refused_before_reading(tmp_path):
+def test_header_claiming_a_huge_array_is_refused_before_reading(tmp_path, refusals):
     out = _exercise(tmp_path, [_one_array_call()])
     header = {"descr": "<f8", "fortran_order": False, "shape": (10**6, 10**6)}
     with open(out / "he" / "c0_0.npy", "wb") as fh:
         np.lib.format.write_array_header_1_0(fh, header)
         fh.write(b"\0" * 64)
-    assert intake.read_exercise(out, "he", 1) is None
+    _refused(out, refusals, "array too large")
 
 
-@pytest.mark.parametrize("raw", [
-    [], "text", {"defined": "yes"}, {"defined": True, "calls": "many"},
-    {"defined": True, "calls": [1, 2]}, {"defined": True, "calls": [{"type": "dict",
-                                                                   "keys": "W1"}]},
-    {"defined": True, "calls": [{"raised": ["ValueError"]}]},
-    {"defined": True, "calls": [{"type": "dict", "keys": ["W1"], "values":
-                                 {"W2": {"kind": "ndarray", "file": "c0_0.npy"}}}]},
-])
-def test_malformed_results_give_no_data(tmp_path, raw):
+# result.json documents of the wrong shape -> the refusal they must meet (None: refused by
+# the structural checks of read_exercise before any call record is read)
+MALFORMED = [
+    ([], None), ("text", None), ({"defined": "yes"}, None),
+    ({"defined": True, "calls": "many"}, None),
+    ({"defined": True, "calls": [1, 2]}, None),  # two calls where one is expected
+    ({"defined": True, "calls": [1]}, "call record expected"),
+    ({"defined": True, "calls": [{"type": "dict", "keys": "W1"}]}, "keys and values expected"),
+    ({"defined": True, "calls": [{"raised": ["ValueError"]}]}, "error record expected"),
+    ({"defined": True, "calls": [{"type": "dict", "keys": ["W1"], "values":
+                                  {"W2": {"kind": "ndarray", "file": "c0_0.npy"}}}]},
+     "value record expected"),
+]
+
+
+@pytest.mark.parametrize("raw,reason", MALFORMED, ids=[str(i) for i in range(len(MALFORMED))])
+def test_malformed_results_give_no_data(tmp_path, refusals, raw, reason):
     folder = tmp_path / "out" / "he"
     folder.mkdir(parents=True)
+    np.save(folder / "c0_0.npy", np.ones(2))
+    # the control: the same folder with a well-formed document is read
+    (folder / "result.json").write_text(json.dumps({"defined": True,
+                                                    "calls": [_one_array_call()]}))
+    assert intake.read_exercise(tmp_path / "out", "he", 1) is not None
     (folder / "result.json").write_text(json.dumps(raw))
-    assert intake.read_exercise(tmp_path / "out", "he", 1) is None
+    if reason is None:
+        assert intake.read_exercise(tmp_path / "out", "he", 1) is None
+        assert refusals == []
+    else:
+        _refused(tmp_path / "out", refusals, reason)
 
 
-def test_deeply_nested_json_gives_no_data(tmp_path):
+def test_deeply_nested_json_gives_no_data(tmp_path, monkeypatch):
     folder = tmp_path / "out" / "he"
     folder.mkdir(parents=True)
     (folder / "result.json").write_text("[" * 100000 + "]" * 100000)
+    parsed = []
+
+    def parse(text):
+        try:
+            return json.loads(text)
+        except RecursionError:
+            parsed.append("too deep")
+            raise
+
+    monkeypatch.setattr(intake, "json", SimpleNamespace(loads=parse))  # intake's name only
     assert intake.read_exercise(tmp_path / "out", "he", 1) is None
+    assert parsed == ["too deep"]
 
 
 # -- inert notebooks ---------------------------------------------------------------------

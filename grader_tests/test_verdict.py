@@ -1,7 +1,8 @@
 """The trusted verdict: the sample class, graded by a real grading child, and its pieces.
 
-``grade_answers`` runs the student's answer cells in a fresh interpreter and
-scores what comes back in this process.  The sample class must get exactly
+``grade_answers`` runs the student's answer cells in a grading child (its setup
+cell run once, each submission in forks of it) and scores what comes back in this
+process.  The sample class must get exactly
 its expected points and diagnoses, with and without the sandbox.
 """
 

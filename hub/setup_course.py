@@ -75,7 +75,7 @@ def base_python() -> str:
 
 def source_digest() -> str:
     digest = hashlib.sha256()
-    for path in sorted([REPO / "requirements.txt", REPO / "pyproject.toml",
+    for path in sorted([REPO / "requirements.lock", REPO / "pyproject.toml",
                         *(REPO / "course_grader").rglob("*.py")]):
         digest.update(str(path.relative_to(REPO)).encode() + path.read_bytes())
     return digest.hexdigest()
@@ -89,7 +89,7 @@ def make_venv(venv: Path) -> None:
     if not (venv / "bin" / "python").exists():
         run(base_python(), "-m", "venv", venv)
     pip = [venv / "bin" / "python", "-m", "pip", "install", "-q"]
-    run(*pip, "-r", REPO / "requirements.txt")
+    run(*pip, "--require-hashes", "-r", REPO / "requirements.lock")
     # a copy, not an editable link: the repository may sit where students cannot read
     run(*pip, "--no-deps", "--force-reinstall", REPO)
     run(venv / "bin" / "python", "-m", "ipykernel", "install", "--sys-prefix",

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
-from batch_corpus import answered, index_of, insert_cell
+from batch_corpus import FULL, NO_MARKS, answered, index_of, insert_cell, marks
 
 from course_grader.assignment import ASSIGNMENT, EXERCISES, NOTEBOOK
 from course_grader.sample_class import HE, RANDOM, ZEROS
@@ -258,47 +258,49 @@ def build(course: Path, repo: Path) -> list[Attack]:
     def early(code):
         return insert_cell(copy.deepcopy(release), setup + 1, code)
 
-    add("a_hooks", "IPython hooks, custom exception handler, showtraceback", (0, 0, 0),
+    add("a_hooks", "IPython hooks, custom exception handler, showtraceback", NO_MARKS,
         early(HOOKS))
-    add("a_input_tf", "input transformer blanks every later cell", (0, 0, 0),
+    add("a_input_tf", "input transformer blanks every later cell", NO_MARKS,
         early(INPUT_TRANSFORMER))
-    add("a_ast_tf", "AST transformer blanks every later cell", (0, 0, 0), early(AST_TRANSFORMER))
-    add("a_tracing", "settrace/setprofile and no-op visible checks", (0, 0, 0), early(TRACING))
-    add("a_fake_modules", "fake course_grader and self_check in sys.modules", (0, 0, 0),
+    add("a_ast_tf", "AST transformer blanks every later cell", NO_MARKS, early(AST_TRANSFORMER))
+    add("a_tracing", "settrace/setprofile and no-op visible checks", NO_MARKS, early(TRACING))
+    add("a_fake_modules", "fake course_grader and self_check in sys.modules", NO_MARKS,
         early(FAKE_MODULES))
-    add("a_package", "a course_grader package and self_check.py handed in", (0, 0, 0),
+    add("a_package", "a course_grader package and self_check.py handed in", NO_MARKS,
         copy.deepcopy(release), extra={
             "course_grader/__init__.py": "",
             "course_grader/initialization/record.py": "GRADING_DIMS = ()\n",
             "course_grader/verdict/__init__.py": "def judge(*a):\n    return True\n",
             "self_check.py": "def __getattr__(name):\n    return lambda f: None\n",
             "numpy.py": "raise SystemExit('fake numpy')\n"})
-    add("a_import_reference", "answers import the grader's reference", (0, 0, 0),
+    add("a_import_reference", "answers import the grader's reference", NO_MARKS,
         with_answers(release, **{ex: IMPORT_REFERENCE.format(ex=ex)
                                  for ex in EXERCISES}))
-    add("a_fake_random", "replaced np.random classes and functions", (0, 4, 0),
+    add("a_fake_random", "replaced np.random classes and functions",
+        marks(zeros=0, random="structure", he=0),
         with_answers(release, random=FAKE_RANDOM))
     add("a_lying_arrays", "ndarray subclasses lying about ==, -, dtype; a dict lying "
-        "about its keys", (0, 0, 4),
+        "about its keys", marks(zeros=0, random=0, he="structure"),
         with_answers(release, zeros=LYING_DTYPE, random=LYING_DICT, he=LYING))
     read = READ_SECRETS.format(course=course, repo=repo)
     add("a_read_secrets", "prints every readable file, in the kernel and the child",
-        (0, 0, 0), with_answers(early(read), zeros=read + STUB["zeros"]))
+        NO_MARKS, with_answers(early(read), zeros=read + STUB["zeros"]))
     nb = insert_cell(copy.deepcopy(release), setup + 1, HTML_CELL)
     nb.cells.insert(setup + 1, nbformat.v4.new_markdown_cell(HTML_MARKDOWN))
     nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {
         "state": {}, "version_major": 2, "version_minor": 0,
         "x": f"</script><script>alert('{TOKEN}')</script>"}}
     add("a_html", "script, handlers and javascript: links in outputs and markdown",
-        (0, 0, 0), nb)
+        NO_MARKS, nb)
     # the He cell can write only its own exercise's folder (each runs under its own uid);
     # there its code produced zero arrays of the right shapes, worth the structure points
-    add("a_forge", "the He cell writes forged results for every exercise", (0, 0, 4),
+    add("a_forge", "the He cell writes forged results for every exercise",
+        marks(zeros=0, random=0, he="structure"),
         with_answers(release, he=FORGE_RESULTS + STUB["he"]))
-    add("a_child_flood", "fork and thread flood in the He cell; the rest correct", (10, 10, 0),
+    add("a_child_flood", "fork and thread flood in the He cell; the rest correct", marks(he=0),
         with_answers(release, zeros=ZEROS, random=RANDOM, he=CHILD_FLOOD + STUB["he"]))
-    add("a_kernel_flood", "thread flood in the kernel; answers correct", (10, 10, 10),
+    add("a_kernel_flood", "thread flood in the kernel; answers correct", FULL,
         insert_cell(answered(release), setup + 1, THREAD_FLOOD))
-    add("a_exit_in_child", "os._exit in the zeros cell; the rest correct", (0, 10, 10),
+    add("a_exit_in_child", "os._exit in the zeros cell; the rest correct", marks(zeros=0),
         with_answers(release, zeros="import os\nos._exit(3)\n", random=RANDOM, he=HE))
     return attacks

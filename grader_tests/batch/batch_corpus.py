@@ -16,8 +16,9 @@ from pathlib import Path
 
 import nbformat
 
-from course_grader.assignment import ASSIGNMENT, EXERCISES, NOTEBOOK
+from course_grader.assignment import ASSIGNMENT, NOTEBOOK
 from course_grader.cells import grade_id_of
+from course_grader.initialization import EXERCISES
 from course_grader.sample_class import HE, HE_WITH_WARNING, RANDOM, ZEROS
 
 HE_XAVIER = HE.replace("np.sqrt(2 / layers_dims[l - 1])", "np.sqrt(1 / layers_dims[l - 1])")
@@ -25,6 +26,27 @@ BROKEN_ZEROS = '''
 def initialize_parameters_zeros(layers_dims):
     return {}
 '''
+
+
+def marks(**earned) -> tuple[float, ...]:
+    """Points per exercise (EXERCISES order) from the exercises' records: full marks
+    unless ``earned`` names the exercise, with a number or a part of it ("structure":
+    the points of its structure check alone)."""
+    assert set(earned) <= set(EXERCISES), earned
+
+    def points(name, record) -> float:
+        got = earned.get(name)
+        if got is None:
+            return record.points
+        if isinstance(got, str):
+            return sum(check.points for check in record.checks if check.part == got)
+        return float(got)
+
+    return tuple(points(name, record) for name, record in EXERCISES.items())
+
+
+FULL = marks()
+NO_MARKS = marks(**dict.fromkeys(EXERCISES, 0))
 
 
 @dataclass
@@ -79,8 +101,8 @@ def build(course: Path, sandbox_probe: dict) -> list[Case]:
         _write(course / "submitted" / student / ASSIGNMENT, nb, text, name)
         cases.append(Case(student, what, exercises, status))
 
-    add("correct", "correct solution", (10, 10, 10), "graded", answered(release))
-    add("untouched", "the release handed in untouched", (0, 0, 0), "graded", release)
+    add("correct", "correct solution", FULL, "graded", answered(release))
+    add("untouched", "the release handed in untouched", NO_MARKS, "graded", release)
     add("invalid_json", "not JSON at all", None, "failed", text="{this is not json")
     whole = nbformat.writes(answered(release))
     add("truncated", "file cut off half way", None, "failed", text=whole[: len(whole) // 2])
@@ -88,51 +110,52 @@ def build(course: Path, sandbox_probe: dict) -> list[Case]:
     (course / "submitted" / "no_notebook" / ASSIGNMENT).mkdir(parents=True)
     (course / "submitted" / "no_notebook" / ASSIGNMENT / "notes.txt").write_text("oops")
     cases.append(Case("no_notebook", "folder without a notebook", None, "failed"))
-    add("renamed", "notebook saved under another name", (10, 10, 10), "repaired",
+    add("renamed", "notebook saved under another name", FULL, "repaired",
         answered(release), name="Initialization-Copy1.ipynb")
     nb = answered(release)
     _write(course / "submitted" / "extra_notebook" / ASSIGNMENT, answered(release),
            name="scratch.ipynb")
-    add("extra_notebook", "an extra scratch notebook", (10, 10, 10), "graded", nb)
+    add("extra_notebook", "an extra scratch notebook", FULL, "graded", nb)
 
     nb = answered(release)
     del nb.cells[index_of(nb, "he_values")]
-    add("deleted_test", "a test cell deleted", (10, 10, 10), "repaired", nb)
+    add("deleted_test", "a test cell deleted", FULL, "repaired", nb)
 
     nb = answered(release)
     he_at = index_of(nb, "he_answer")
     earlier = copy.deepcopy(nb.cells[he_at])  # raw copy: same cell id and grade id
     earlier.source = HE_XAVIER.strip("\n")
     nb.cells.insert(he_at, earlier)
-    add("dup_answer", "answer cell pasted twice, last copy correct", (10, 10, 10),
+    add("dup_answer", "answer cell pasted twice, last copy correct", FULL,
         "repaired", nb)
 
     nb = answered(release)
     at = index_of(nb, "zeros_structure")
     nb.cells.insert(at + 1, copy.deepcopy(nb.cells[at]))
-    add("dup_test", "test cell pasted twice", (10, 10, 10), "repaired", nb)
+    add("dup_test", "test cell pasted twice", FULL, "repaired", nb)
 
     nb = answered(release, he=HE_XAVIER)
     nb.cells[index_of(nb, "he_values")].source = "pass"
-    add("test_pass", "wrong He, its test cell edited to pass", (10, 10, 4), "repaired", nb)
+    add("test_pass", "wrong He, its test cell edited to pass", marks(he="structure"),
+        "repaired", nb)
 
     nb = answered(release, he=HE_XAVIER)
     at = index_of(nb, "he_values")
     cell = nb.cells[at]
     nb.cells[at] = nbformat.v4.new_markdown_cell(cell.source, metadata=cell.metadata)
-    add("test_markdown", "wrong He, its test cell turned into markdown", (10, 10, 4),
+    add("test_markdown", "wrong He, its test cell turned into markdown", marks(he="structure"),
         "repaired", nb)
 
     nb = answered(release)
     nb.cells[index_of(nb, "zeros_values")].metadata.nbgrader["points"] = 100
-    add("points_changed", "points raised in the metadata", (10, 10, 10), "repaired", nb)
+    add("points_changed", "points raised in the metadata", FULL, "repaired", nb)
 
     nb = answered(release)
     nb.cells[index_of(nb, "he_answer")].metadata.pop("nbgrader")
-    add("metadata_stripped", "answer cell lost its nbgrader metadata", (10, 10, 10),
+    add("metadata_stripped", "answer cell lost its nbgrader metadata", FULL,
         "repaired", nb)
 
-    add("loop_in_function", "He loops forever", (10, 10, 0), "timed out",
+    add("loop_in_function", "He loops forever", marks(he=0), "timed out",
         answered(release, he=HE.replace("    np.random.seed(3)\n",
                                         "    while True:\n        pass\n")))
 
@@ -140,13 +163,13 @@ def build(course: Path, sandbox_probe: dict) -> list[Case]:
               "while True:\n    pass\n")
     # the verdict comes from a separate child, so a kernel stopped before an exercise
     # costs no points; the status still says what happened
-    add("sigint_ignored", "a loop that ignores SIGINT before the He answer", (10, 10, 10),
+    add("sigint_ignored", "a loop that ignores SIGINT before the He answer", FULL,
         "timed out", insert_cell(answered(release), index_of(release, "he_answer"), ignore))
 
-    add("sleep_top", "time.sleep at top level", (10, 10, 10), "timed out",
+    add("sleep_top", "time.sleep at top level", FULL, "timed out",
         insert_cell(answered(release), setup + 1, "import time\ntime.sleep(3600)"))
 
-    add("os_exit", "os._exit before the He exercise", (10, 10, 10), "kernel died",
+    add("os_exit", "os._exit before the He exercise", FULL, "kernel died",
         insert_cell(answered(release), index_of(release, "he_answer"),
                     "import os\nos._exit(0)"))
 
@@ -156,7 +179,7 @@ def build(course: Path, sandbox_probe: dict) -> list[Case]:
             "    block.fill(1.0)\n    hog.append(block)")
     # a MemoryError inside the kernel is only the kernel's word: statuses come from
     # what the grader saw itself (exit codes, deadlines), so this one reads "graded"
-    add("memory_bomb", "allocates far more than the memory cap", (10, 10, 10),
+    add("memory_bomb", "allocates far more than the memory cap", FULL,
         "graded", insert_cell(answered(release), setup + 1, bomb))
 
     bomb = ("import os, time\n"
@@ -170,28 +193,29 @@ def build(course: Path, sandbox_probe: dict) -> list[Case]:
             "                os._exit(0)\n"
             "bomb()")
     nb = answered(release)
-    add("fork_bomb", "fork bomb", (10, 10, 10), "graded",
+    add("fork_bomb", "fork bomb", FULL, "graded",
         insert_cell(nb, len(nb.cells), bomb))
 
-    add("big_output", "300 000 lines of output", (10, 10, 10), "graded",
+    add("big_output", "300 000 lines of output", FULL, "graded",
         insert_cell(answered(release), setup + 1,
                     "import sys\n"
                     "sys.stdout.write(''.join(f'line {i}\\n' for i in range(300000)))"))
 
-    add("stderr_warning", "correct, with a library warning on stderr", (10, 10, 10), "graded",
+    add("stderr_warning", "correct, with a library warning on stderr", FULL, "graded",
         answered(release, he=HE_WITH_WARNING))
 
     patch_np = ("np.testing.assert_allclose = lambda *a, **k: None\n"
                 "np.testing.assert_array_equal = lambda *a, **k: None\n"
                 "np.allclose = lambda *a, **k: True\n"
                 "np.array_equal = lambda *a, **k: True\n")
-    add("patch_numpy", "wrong He plus patched numpy helpers", (10, 10, 4), "graded",
+    add("patch_numpy", "wrong He plus patched numpy helpers", marks(he="structure"), "graded",
         answered(release, he=patch_np + HE_XAVIER))
 
     patch_builtins = ("import builtins\n"
                       "builtins.float = lambda *a: 1.0\n"
                       "builtins.abs = lambda x: 0\n")
-    add("patch_builtins", "wrong random plus patched float and abs", (10, 4, 10), "graded",
+    add("patch_builtins", "wrong random plus patched float and abs", marks(random="structure"),
+        "graded",
         answered(release, random=patch_builtins + RANDOM.replace(" * 10", " * 1")))
 
     targets = [f"{root}/source/{ASSIGNMENT}/{NOTEBOOK}.ipynb", f"{root}/gradebook.db",
@@ -204,7 +228,7 @@ def build(course: Path, sandbox_probe: dict) -> list[Case]:
             "        leaked.append(path)\n"
             "    except OSError:\n"
             "        pass\n")
-    add("read_source", "reads source/, the gradebook, another submission", (10, 10, 10),
+    add("read_source", "reads source/, the gradebook, another submission", FULL,
         "graded", answered(release, zeros=read + ZEROS + "\nif leaked:\n"
                            "    initialize_parameters_zeros = lambda dims: {}\n"))
 
@@ -225,7 +249,7 @@ def build(course: Path, sandbox_probe: dict) -> list[Case]:
              "        open(path, 'w').write('{}')\n"
              "    except OSError:\n"
              "        pass\n")
-    add("write_gradebook", "rewrites the gradebook and other students' files", (10, 10, 10),
+    add("write_gradebook", "rewrites the gradebook and other students' files", FULL,
         "graded", insert_cell(answered(release), setup + 1, write))
 
     net = ("import socket\n"
@@ -236,7 +260,7 @@ def build(course: Path, sandbox_probe: dict) -> list[Case]:
            "        reached.append(port)\n"
            "    except OSError:\n"
            "        pass\n")
-    add("network", "opens loopback connections to the grader's machine", (10, 10, 10),
+    add("network", "opens loopback connections to the grader's machine", FULL,
         "graded", answered(release, zeros=net + ZEROS + "\nif reached:\n"
                            "    initialize_parameters_zeros = lambda dims: {}\n"))
     return cases
