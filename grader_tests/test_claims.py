@@ -6,7 +6,8 @@ quote must still be in the text, so rewording a sentence means revisiting
 its entry.  Checks carry a margin: a sentence must stay true on machines
 whose last digits differ, not only on this one.
 
-Two tiers, both under the ``claims`` marker:
+The wording checks only read text and run in the fast tier (no marker);
+the checks on numbers run in two tiers, both under the ``claims`` marker:
 
 - against the executed notebook's printout (the sentence agrees with the
   output a student sees beside it);
@@ -27,8 +28,6 @@ import pytest
 
 from claims_facts import facts_from_notebook, facts_from_runs
 from course_paths import ROOT, SOURCE_NB
-
-pytestmark = pytest.mark.claims
 
 LOG2 = math.log(2)
 # published He costs (iterations 0, 1000, ..., 14000); machines agree to ~1e-15
@@ -246,6 +245,7 @@ def printed_facts(executed_source_notebook):
     return facts_from_notebook(executed_source_notebook)
 
 
+@pytest.mark.claims
 @pytest.mark.parametrize("claim", CLAIMS, ids=claim_id)
 def test_claim_holds_for_the_printed_numbers(claim, printed_facts):
     assert claim.check(printed_facts), (
@@ -269,6 +269,7 @@ def perturbed_facts(request):
     return facts_from_runs(noise_seed=noise_seed, threads=threads, order_seed=order_seed)
 
 
+@pytest.mark.claims
 def test_every_claim_holds_under_a_perturbation_that_mimics_another_machine(perturbed_facts):
     failing = [claim_id(c) for c in CLAIMS if not c.check(perturbed_facts)]
     assert failing == []
