@@ -20,7 +20,11 @@ STUDENT_EDITION = COURSE_ROOT / "notebooks"
 
 
 def release(course: Path = COURSE_ROOT, publish: bool = True) -> Path:
-    """Run ``nbgrader generate_assignment``; with ``publish``, mirror it into notebooks/."""
+    """Write the visible checks' catalogue of mistakes into the source folder, run
+    ``nbgrader generate_assignment``; with ``publish``, mirror it into notebooks/."""
+    from .initialization import catalogue
+
+    catalogue.write(course / "source" / ASSIGNMENT)
     nbgrader(course, "generate_assignment", ASSIGNMENT, "--force", quiet=True)
     released = course / "release" / ASSIGNMENT
     if publish:

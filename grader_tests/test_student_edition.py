@@ -14,12 +14,15 @@ from course_grader.assignment import ASSIGNMENT
 from course_paths import ROOT
 
 SOURCE = ROOT / "source" / ASSIGNMENT
-PROVIDED = sorted(p.name for p in SOURCE.glob("*.py"))
+# the provided modules and the visible checks' catalogue of mistakes they read
+PROVIDED = sorted(p.name for pattern in ("*.py", "*.json") for p in SOURCE.glob(pattern))
 
 
 def test_every_provided_module_is_shipped():
-    assert {"model.py", "self_check.py"} <= set(PROVIDED)
-    assert sorted(p.name for p in (ROOT / "notebooks").glob("*.py")) == PROVIDED
+    assert {"model.py", "self_check.py", "visible_mistakes.json"} <= set(PROVIDED)
+    shipped = sorted(p.name for pattern in ("*.py", "*.json")
+                     for p in (ROOT / "notebooks").glob(pattern))
+    assert shipped == PROVIDED
 
 
 @pytest.mark.parametrize("name", PROVIDED)
