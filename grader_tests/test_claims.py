@@ -227,7 +227,8 @@ CLAIMS = [
           "with He",
           lambda f: 1e4 < f["depth"]["He"]["grad_W1"] / f["depth"]["Xavier"]["grad_W1"] < 1e5),
     Claim("why-deep-hist-answer", "With He every layer has a histogram of about the same width",
-          lambda f: max(f["depth"]["He"]["std"].values()) < 1.5 * min(f["depth"]["He"]["std"].values())
+          lambda f: max(f["depth"]["He"]["std"].values())
+          < 1.5 * min(f["depth"]["He"]["std"].values())
           and all(share < 0.2 for share in f["first_bin"]["He"].values())),
     Claim("why-deep-hist-answer", "by layer 10 practically all the values (more than 99 %, "
           "printed above) sit in the first bin next to 0, and from layer 20 on every one of them "
@@ -247,7 +248,8 @@ CLAIMS = [
           and ("steps" not in f["deep"]["He"]
                or list(f["deep"]["He"]["steps"]) == list(range(2001)))),
     Claim("why-deep-train-answer", r"after 2000 steps its cost has hardly moved from $\log 2$",
-          lambda f: f["deep"]["Xavier"]["below"] is None and f["deep"]["Xavier"]["last_step"] == 2000
+          lambda f: f["deep"]["Xavier"]["below"] is None
+          and f["deep"]["Xavier"]["last_step"] == 2000
           and abs(f["deep"]["Xavier"]["cost_last"] - LOG2) < 0.01),
     Claim("why-deep-train-answer", "its predictions are little better than guessing",
           lambda f: f["deep"]["Xavier"]["train"] <= 0.65),

@@ -249,8 +249,8 @@ def _catalogued_cases():
             cases.append((name, "unseeded", _unseeded, "seed_missing"))
             cases.append((name, "biases of 1", _ones_for_bias(record), "bias_not_zero"))
         else:
-            cases.append((name, "ones", lambda d: {k: v + 1.0 for k, v in
-                                                   record.reference(d).items()}, "not_zero"))
+            cases.append((name, "ones", lambda d, r=record: {
+                k: v + 1.0 for k, v in r.reference(d).items()}, "not_zero"))
         cases.append((name, "np.zeros(a, b)", _zeros_call_slip, "raised"))
         cases.append((name, "randn((a, b))", _randn_call_slip, "raised"))
     return cases
