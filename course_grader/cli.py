@@ -20,7 +20,11 @@ STUDENT_EDITION = COURSE_ROOT / "notebooks"
 
 
 def release(course: Path = COURSE_ROOT, publish: bool = True) -> Path:
-    """Run ``nbgrader generate_assignment``; with ``publish``, mirror it into notebooks/."""
+    """Write the visible checks' catalogue of mistakes into the source folder, run
+    ``nbgrader generate_assignment``; with ``publish``, mirror it into notebooks/."""
+    from .initialization import catalogue
+
+    catalogue.write(course / "source" / ASSIGNMENT)
     nbgrader(course, "generate_assignment", ASSIGNMENT, "--force", quiet=True)
     released = course / "release" / ASSIGNMENT
     if publish:
@@ -94,7 +98,7 @@ def register_students(course: Path, submissions) -> None:
 
 def demo(args) -> int:
     from .gradebook import exercise_scores
-    from .table import format_table
+    from .table import format_table, score_fraction
 
     course = make_course_copy(Path(args.dir).resolve())
     print(f"1/5 Generating the student edition in {course / 'release'}")
@@ -124,7 +128,7 @@ def demo(args) -> int:
         scores = exercise_scores(db_url, sub.student) or {}
         row = {"student": sub.student, "what": sub.what}
         row.update({ex: f"{scores.get(ex, 0):g}" for ex in EXERCISES})
-        row["total"] = f"{sum(scores.values()):g}/{MAX_SCORE}"
+        row["total"] = score_fraction(sum(scores.values()), MAX_SCORE)
         rows.append(row)
     print()
     print(format_table(rows, ["student", "what", *EXERCISES, "total"]))

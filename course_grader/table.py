@@ -12,3 +12,8 @@ def format_table(rows: list[dict], columns: list[str]) -> str:
     out = [line, "  ".join("-" * w for w in widths)]
     out += ["  ".join(t.ljust(w) for t, w in zip(row, widths)) for row in texts]
     return "\n".join(out)
+
+
+def score_fraction(score: float, out_of: float) -> str:
+    """``score/out_of`` as a person writes it: 30/30, 12.5/30, never 30/30.0."""
+    return f"{score:g}/{out_of:g}"

@@ -27,6 +27,7 @@ DEEP_RUNS = {"Xavier": ("Xavier", 0.01), "He": ("He", 0.01),
 THREE_LAYER_CELLS = {"zeros": "afba7f33", "large random": "3b6a8ee8", "He": "9e95796f",
                      "Xavier": "why-xav-train"}
 NUMBER = r"([-+0-9.eE]+|inf|None)"
+HISTOGRAM_LAYERS = (1, 5, 10, 20, 30)
 
 
 # ----------------------------------------------------------------------------
@@ -67,11 +68,12 @@ def facts_from_notebook(nb) -> dict:
     facts["distinct"] = {k.strip(): v for k, v in facts["distinct"].items()}
     facts["constant_train"] = float(re.search(r"constant start: ([\d.]+)%", text)[1]) / 100
     facts["zeros_max_param"] = float(re.search(r"from zeros: (\S+)", text)[1])
-    facts["spread"], facts["grad_norm_W1"] = {}, {}
-    for name, spread, norm in re.findall(
-            r"\s*(.+?): largest spread over 500 steps (\S+), gradient norm of W1 at step 0 (\S+)",
-            out["why-sym-plot"]):
-        facts["spread"][name.strip()] = float(spread)
+    facts["spread"], facts["spread_min"], facts["grad_norm_W1"] = {}, {}, {}
+    for name, low1, high1, low2, high2, norm in re.findall(
+            r"\s*(.+?): layer 1 (\S+) to (\S+), layer 2 (\S+) to (\S+); gradient norm of W1 at "
+            r"step 0 (\S+)", out["why-sym-plot"]):
+        facts["spread"][name.strip()] = max(float(high1), float(high2))
+        facts["spread_min"][name.strip()] = min(float(low1), float(low2))
         facts["grad_norm_W1"][name.strip()] = float(norm)
     facts["sat"] = {}
     for name, mean, top, zero, one, wrong, stable in re.findall(
@@ -98,13 +100,21 @@ def facts_from_notebook(nb) -> dict:
             r"(\S+) times", out["why-deep-grad"]):
         facts["depth"][name.split(" (")[0]].update(
             grad_W1=float(g1), grad_W30=float(g30), grad_A_ratio=float(ratio))
+    facts["first_bin"] = {}
+    for name, shares in re.findall(r"\s*(\S+): (layer 1 .*)", out["why-deep-hist"]):
+        facts["first_bin"][name] = {
+            int(l): 1.0 if share == "all" else float(share.rstrip("%")) / 100
+            for l, share in re.findall(r"layer (\d+) (all|[\d.]+%)", shares)}
     facts["deep"] = {}
-    for name, c0, c1, below, train, test in re.findall(
-            rf"\s*(.+?): cost {NUMBER} at step 0, {NUMBER} at step \d+; first below 0.6 at step "
-            rf"{NUMBER}; train accuracy ([\d.]+)%, test accuracy ([\d.]+)%", out["why-deep-train"]):
+    for name, c0, c1, last, below, train, test, spikes in re.findall(
+            rf"\s*(.+?): cost {NUMBER} at step 0, {NUMBER} at step (\d+); first below 0.6 at step "
+            rf"{NUMBER}; train accuracy ([\d.]+)%, test accuracy ([\d.]+)%\n"
+            r"\s+spikes \(the cost jumps up by more than 0.1\) start at steps \[(.*?)\]",
+            out["why-deep-train"]):
         facts["deep"][name] = {"cost_first": float(c0), "cost_last": float(c1),
-                               "below": _num(below), "train": float(train) / 100,
-                               "test": float(test) / 100}
+                               "last_step": int(last), "below": _num(below),
+                               "train": float(train) / 100, "test": float(test) / 100,
+                               "spikes": [int(x) for x in spikes.split(",") if x.strip()]}
     return facts
 
 
@@ -162,11 +172,12 @@ def facts_from_runs(noise_seed=None, threads=None, order_seed=None) -> dict:
                                  ("He", trained["He"]))}
         facts["constant_train"] = model.accuracy(model.predict_labels(X, params_constant), Y)
         facts["zeros_max_param"] = max(float(np.abs(v).max()) for v in trained["zeros"].values())
-        facts["spread"], facts["grad_norm_W1"] = {}, {}
+        facts["spread"], facts["spread_min"], facts["grad_norm_W1"] = {}, {}, {}
         for name, init in (("zeros", inits["zeros"]), ("constant 0.5", constant),
                            ("He", inits["He"])):
             trace = symmetry.gradient_spread_trace(Xo, Yo, init(DIMS), num_iterations=500)
             facts["spread"][name] = float(trace["spread"].max())
+            facts["spread_min"][name] = float(trace["spread"].min())
             facts["grad_norm_W1"][name] = float(trace["grad_norm"][0, 0])
         facts["sat"], facts["trace"] = {}, {}
         for name in ("large random", "He"):
@@ -187,19 +198,24 @@ def facts_from_runs(noise_seed=None, threads=None, order_seed=None) -> dict:
         if order_seed is not None:  # examples are columns: reorder the sums over them
             batch = batch[:, np.random.default_rng(order_seed).permutation(batch.shape[1])]
         dims = [deep_relu.WIDTH] * (deep_relu.DEPTH + 1)
-        facts["depth"] = {}
+        facts["depth"], kept = {}, {}
         for name, init in starts.items():
-            r = deep_relu.forward_backward(batch, init(list(dims)))
+            r = deep_relu.forward_backward(batch, init(list(dims)), keep_layers=HISTOGRAM_LAYERS)
+            kept[name] = r
             facts["depth"][name] = {"std": {l: float(r["std"][l - 1]) for l in (1, 10, 20, 30)},
                                     "grad_W1": float(r["grad_W_norm"][0]),
                                     "grad_W30": float(r["grad_W_norm"][-1]),
                                     "grad_A_ratio": float(r["grad_A_norm"][0]
                                                           / r["grad_A_norm"][-1])}
+        facts["first_bin"] = deep_relu.first_bin_share(
+            {name: kept[name] for name in ("Xavier", "He")}, HISTOGRAM_LAYERS)
         facts["deep"] = {}
         for label, (name, rate) in DEEP_RUNS.items():
             run = deep_relu.train_deep(Xo, Yo, inits[name], learning_rate=rate)
             facts["deep"][label] = {
                 "cost_first": float(run["cost"][0]), "cost_last": float(run["cost"][-1]),
+                "last_step": int(run["iteration"][-1]), "costs": run["cost"],
+                "steps": run["iteration"], "spikes": deep_relu.cost_spikes(run, 0.1),
                 "below": deep_relu.first_iteration_below(run, 0.6),
                 "train": float(np.mean(deep_relu.deep_predict_labels(X, run["parameters"]) == Y)),
                 "test": float(np.mean(deep_relu.deep_predict_labels(tX, run["parameters"]) == tY))}

@@ -186,3 +186,142 @@ def test_the_new_exercise_has_its_visible_checks(capsys):
     self_check.xavier_structure(wrong)
     with pytest.raises(self_check.CheckFailed, match=re.escape("1.414 times the expected")):
         self_check.xavier_values(wrong)
+
+
+# -- one catalogue of mistakes: the visible checks name them as the grader does ----------
+
+def test_the_shipped_catalogue_is_what_the_records_give_now():
+    """self_check.py reads visible_mistakes.json; it must hold the records' messages and
+    weights as they are now (regenerate with python3 tasks.py release)."""
+    from course_grader.initialization import catalogue
+
+    shipped = SOURCE_DIR / catalogue.FILE_NAME
+    assert shipped.read_text() == catalogue.text(), (
+        f"{catalogue.FILE_NAME} is stale: run python3 tasks.py release and commit")
+
+
+def test_the_catalogue_holds_only_sizes_students_see():
+    from course_grader.initialization import catalogue
+
+    for name, entry in catalogue.build()["exercises"].items():
+        for example in entry["examples"]:
+            assert tuple(example["dims"]) not in EXERCISES[name].grading_dims or \
+                tuple(example["dims"]) == (2, 10, 5, 1), example["dims"]
+            assert tuple(example["dims"]) in EXERCISES[name].visible_dims
+
+
+def test_the_second_he_example_separates_the_scales():
+    """In [2, 4, 1] layer 1's He factor is exactly 1; in the second example every
+    catalogued scale gives a different factor in every layer."""
+    record = EXERCISES["he"]
+    [dims] = record.more_example_dims
+    for l in range(1, len(dims)):
+        factors = [record.weights.scale(dims[l - 1], dims[l])]
+        factors += [m.weights.scale(dims[l - 1], dims[l]) for m in record.mistakes
+                    if not (m.weights.reseed_each_layer or m.weights.transpose_draw
+                            or m.weights.biases_drawn or m.weights.draw != "randn")]
+        assert len({round(f, 9) for f in factors}) == len(factors), (l, factors)
+
+
+def _drawn_like(weights):
+    """A student's function that draws from the global generator, as students do."""
+    def initialize(layers_dims):
+        np.random.seed(3)
+        parameters = {}
+        for l in range(1, len(layers_dims)):
+            n_prev, n = layers_dims[l - 1], layers_dims[l]
+            if weights.reseed_each_layer:
+                np.random.seed(3)
+            sample = np.random.rand if weights.draw == "rand" else np.random.randn
+            W = sample(n_prev, n).T if weights.transpose_draw else sample(n, n_prev)
+            parameters[f"W{l}"] = W * weights.scale(n_prev, n)
+            parameters[f"b{l}"] = (np.random.randn(n, 1) * weights.scale(n_prev, n)
+                                   if weights.biases_drawn else np.zeros((n, 1)))
+        return parameters
+    initialize.__name__ = "initialize_parameters_student"
+    return initialize
+
+
+def _unseeded(layers_dims):
+    return {key: value for l in range(1, len(layers_dims)) for key, value in (
+        (f"W{l}", np.random.randn(layers_dims[l], layers_dims[l - 1])),
+        (f"b{l}", np.zeros((layers_dims[l], 1))))}
+
+
+def _ones_for_bias(record):
+    def initialize(layers_dims):
+        return {k: v + 1.0 if k.startswith("b") else v
+                for k, v in record.reference(layers_dims).items()}
+    return initialize
+
+
+def _zeros_call_slip(layers_dims):
+    return {"W1": np.zeros(layers_dims[1], layers_dims[0])}
+
+
+def _randn_call_slip(layers_dims):
+    np.random.seed(3)
+    return {"W1": np.random.randn((layers_dims[1], layers_dims[0]))}
+
+
+def _catalogued_cases():
+    """(exercise, how, function, the code both must give): every mistake of the records,
+    and the grader's other diagnoses that a visible values check can meet."""
+    cases = []
+    for name, record in EXERCISES.items():
+        for mistake in record.mistakes:
+            cases.append((name, mistake.code, _drawn_like(mistake.weights), mistake.code))
+        if record.weights.random:
+            cases.append((name, "unseeded", _unseeded, "seed_missing"))
+            cases.append((name, "biases of 1", _ones_for_bias(record), "bias_not_zero"))
+        else:
+            cases.append((name, "ones", lambda d, r=record: {
+                k: v + 1.0 for k, v in r.reference(d).items()}, "not_zero"))
+        cases.append((name, "np.zeros(a, b)", _zeros_call_slip, "raised"))
+        cases.append((name, "randn((a, b))", _randn_call_slip, "raised"))
+    return cases
+
+
+def _grader_verdict(record, func):
+    """The hidden checks on what ``func`` returns for the grading calls, as the child runs
+    them (the global generator disturbed before the last call)."""
+    from course_grader.initialization import checks, visible
+    from course_grader.verdict.intake import CallResult, ExerciseResult
+
+    calls = []
+    for plan in checks.planned_calls(record.grading_dims):
+        if "disturb" in plan:
+            np.random.seed(plan["disturb"])
+        try:
+            params = func(list(plan["dims"]))
+        except Exception as error:  # noqa: BLE001 - the child reports any error this way
+            calls.append(CallResult(raised=(type(error).__name__, str(error))))
+            continue
+        calls.append(CallResult(type_name="dict", keys=list(params),
+                                arrays={k: v for k, v in params.items()}))
+    structure = visible.structure_check(
+        {"self_check.py": (SOURCE_DIR / "self_check.py").read_bytes()})
+    result = ExerciseResult(True, None, calls)
+    for part in ("structure", "values"):
+        verdict = checks.judge(record, part, result, structure)
+        if not verdict.passed:
+            return verdict
+    return verdict
+
+
+@pytest.mark.parametrize("exercise, how, func, code", _catalogued_cases(),
+                         ids=lambda v: v if isinstance(v, str) else "")
+def test_visible_check_and_grader_give_a_mistake_the_same_name(exercise, how, func, code):
+    verdict = _grader_verdict(EXERCISES[exercise], func)
+    assert not verdict.passed and verdict.code == code, verdict
+    with pytest.raises(self_check.CheckFailed) as failed:
+        self_check.__dict__[f"{exercise}_structure"](func)
+        self_check.__dict__[f"{exercise}_values"](func)
+    message = str(failed.value)
+    assert failed.value.code == code, message
+    if code != "raised":  # the grader's words, whole
+        assert verdict.message in message
+    else:  # the same one-line hint, not a traceback
+        hint = message.rsplit("[diagnosis:", 1)[0].split("raised TypeError: ", 1)[1].strip()
+        assert "\n" not in message and hint in verdict.message
+        assert "np.zeros((rows, cols))" in hint or "np.random.randn(rows, cols)" in hint

@@ -286,7 +286,9 @@ def test_deep_training_he_learns_where_xavier_stalls(deep_runs):
     he, xavier = deep_runs["he"], deep_runs["xavier"]
     assert he["layers_dims"] == [2] + [20] * 10 + [1]
     assert len(he["parameters"]) == 22
-    assert he["iteration"].shape == he["cost"].shape == (40,)
+    # every step recorded, and the cost after the last one: "after 2000 steps" has a number
+    assert he["iteration"].shape == he["cost"].shape == (2001,)
+    assert he["iteration"][-1] == 2000 and he["iteration"][-2] == 1999
     assert he["cost"][-1] < 0.1 and he["train_accuracy"] > 0.95
     assert xavier["cost"][-1] > 0.6 and xavier["train_accuracy"] < 0.8
     assert deep_relu.first_iteration_below(he, 0.6) is not None
@@ -340,6 +342,12 @@ def test_plots_are_titled_labelled_and_have_legends(pyplot, data, depth_results,
     _assert_labelled(deep_relu.plot_deep_costs(deep_runs))
     fig = deep_relu.plot_activation_histograms(
         {k: depth_results[k] for k in ("xavier", "he")}, layers=(1, 30))
+    # the printed first-bin shares describe this figure: Xavier's layer 30 is one spike at 0
+    shares = deep_relu.first_bin_share({k: depth_results[k] for k in ("xavier", "he")},
+                                       layers=(1, 30))
+    assert shares["xavier"][30] == 1.0 and shares["he"][30] < 0.2 and shares["he"][1] < 0.2
+    first_bar = max(ax.patches[0].get_height() for ax in fig.axes[1:2])
+    assert first_bar == int(np.sum(depth_results["xavier"]["activations"][30] > 0))
     assert len(fig.axes) == 4 and fig.get_suptitle()
     for ax in fig.axes:
         assert ax.get_title() and ax.get_legend() is not None

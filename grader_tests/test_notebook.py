@@ -96,8 +96,9 @@ def test_release_contains_no_solutions_or_hidden_tests(released_course):
                 assert marker not in text, f"{marker!r} leaked into {path.name}"
     names = sorted(p.name for p in released.iterdir())
     shipped = sorted(p.name for p in (ROOT / "source" / ASSIGNMENT).iterdir()
-                     if p.suffix in (".py", ".ipynb"))
+                     if p.suffix in (".py", ".ipynb", ".json"))
     assert names == shipped and "model.py" in names and "self_check.py" in names
+    assert "visible_mistakes.json" in names  # the visible checks name mistakes from it
     assert not any(name.startswith("course_grader") for name in names)
 
 

@@ -7,10 +7,16 @@ grader runs more checks on other layer sizes, so passing here is necessary,
 not sufficient.
 
 Every example below gets two checks, named after it: ``he_structure(func)``
-and ``he_values(func)``, and so on.
+and ``he_values(func)``, and so on.  When the weights are wrong in a way the
+grader knows (Xavier's scale instead of He's, seeding inside the loop, ...),
+the values check names that mistake with the grader's own words, which it
+reads from ``visible_mistakes.json`` beside this file.
 """
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import numpy as np
 
@@ -38,6 +44,8 @@ EXAMPLES = {
     },
 }
 MORE_AT_GRADING = "more checks run at grading."
+CATALOGUE_FILE = "visible_mistakes.json"
+_CATALOGUE = None
 
 
 class CheckFailed(AssertionError):
@@ -59,6 +67,36 @@ class CheckFailed(AssertionError):
         return [f"CheckFailed: {self}"]
 
 
+def _catalogue():
+    """The grader's catalogue of mistakes for the examples (visible_mistakes.json, beside
+    this file; the release writes it from the grader's records), or None if it is gone."""
+    global _CATALOGUE
+    if _CATALOGUE is None:
+        try:
+            with open(Path(__file__).with_name(CATALOGUE_FILE), encoding="utf-8") as file:
+                _CATALOGUE = json.load(file)
+        except (OSError, ValueError):
+            return None
+    return _CATALOGUE
+
+
+def _needed_catalogue():
+    catalogue = _catalogue()
+    if catalogue is None:
+        raise CheckFailed(f"{CATALOGUE_FILE} is missing or damaged: it belongs beside "
+                          "self_check.py; download the assignment's files again.",
+                          "visible_check")
+    return catalogue
+
+
+def _call_hint(error):
+    """The one-line hint for a usual slip in calling numpy, if ``error`` is one."""
+    for hint in (_catalogue() or {}).get("call_hints", []):
+        if type(error).__name__ == hint["error"] and hint["fragment"] in str(error):
+            return hint["hint"]
+    return None
+
+
 def _call(func, dims):
     given = list(dims)
     try:
@@ -67,6 +105,12 @@ def _call(func, dims):
         raise CheckFailed(f"{func.__name__} is not written yet: replace the "
                           "`raise NotImplementedError()` line with your code.",
                           "not_implemented") from None
+    except Exception as error:
+        hint = _call_hint(error)
+        if hint is None:
+            raise  # the traceback shows the line of the student's code that failed
+        raise CheckFailed(f"{func.__name__} raised {type(error).__name__}: {hint}",
+                          "raised") from None
     if given != list(dims):
         raise CheckFailed(f"{func.__name__} changed the list it was given "
                           f"({list(dims)} became {given}); leave layers_dims as it is.",
@@ -155,11 +199,55 @@ def _check_biases_zero(params, dims):
     for l in range(1, len(dims)):
         b = params[f"b{l}"]
         if np.any(b != 0):
-            raise CheckFailed(f"b{l} should be all zeros, but it holds values such "
-                              f"as {b.ravel()[np.flatnonzero(b)[0]]:.4g}.", "bias_not_zero")
+            raise CheckFailed(f"b{l} is not all zeros; biases start at exactly 0. It holds "
+                              f"values such as {b.ravel()[np.flatnonzero(b)[0]]:.4g}.",
+                              "bias_not_zero")
+
+
+def _close(got, expected, rounded=False):
+    """The grader's test of equal weights: same shape, equal to about 9 digits (to the
+    8 printed decimals when ``expected`` is a printed example)."""
+    expected = np.asarray(expected, dtype=float)
+    atol, rtol = (1e-7, 0.0) if rounded else (1e-12, 1e-9)
+    return got.shape == expected.shape and bool(
+        np.all(np.abs(got - expected) <= atol + rtol * np.abs(expected)))
+
+
+def _same_weights(params, weights, rounded=False):
+    return all(_close(params[key], value, rounded) for key, value in weights.items())
+
+
+def _check_example_weights(exercise, examples, results):
+    """Compare the weights with every example's; name the grader's mistake if one fits.
+
+    A mistake is named only when it gives the student's weights on *every*
+    example, as the grader names one only when it fits the student's weights.
+    """
+    wrong = [i for i, example in enumerate(examples)
+             if not _same_weights(results[i], example["expected"], example.get("rounded"))]
+    if not wrong:
+        return
+    fits = [j for j in range(len(examples[0]["mistakes"]))
+            if all(_same_weights(params, example["mistakes"][j]["weights"])
+                   for params, example in zip(results, examples))]
+    example, params = examples[wrong[0]], results[wrong[0]]
+    key = next(k for k, value in example["expected"].items()
+               if not _close(params[k], value, example.get("rounded")))
+    expected, got = np.array(example["expected"][key]), params[key]
+    if fits:
+        mistake = example["mistakes"][fits[0]]
+        hint, code = mistake["message"], mistake["code"]
+    else:
+        hint, code = _weight_hint(got, expected)
+    # the hint on a line of its own: nbgrader's Validate dialog does not wrap
+    raise CheckFailed(f"{key} does not match the expected values for "
+                      f"layers_dims={example['dims']}.\n{hint.strip()}\n"
+                      f"expected {key} =\n{np.array2string(expected, precision=8)}\n"
+                      f"got {key} =\n{np.array2string(got, precision=8)}", code)
 
 
 def _check_weights(params, kind):
+    """The optional Xavier exercise's weights against the example (it has no catalogue)."""
     example = EXAMPLES[kind]
     for key in (name for name in example if name.startswith("W")):
         expected = np.array(example[key])
@@ -167,7 +255,6 @@ def _check_weights(params, kind):
         if np.allclose(got, expected, atol=1e-7):
             continue
         hint, code = _weight_hint(got, expected)
-        # the hint on a line of its own: nbgrader's Validate dialog does not wrap
         raise CheckFailed(f"{key} does not match the expected values for "
                           f"layers_dims={example['dims']}.\n{hint.strip()}\n"
                           f"expected {key} =\n{np.array2string(expected, precision=8)}\n"
@@ -175,16 +262,14 @@ def _check_weights(params, kind):
 
 
 def _weight_hint(got, expected):
+    """A hint for weights no catalogued mistake explains; the grader calls them wrong_values."""
     if np.allclose(got, -expected, atol=1e-7):
-        return " The signs are flipped.", "sign_flipped"
+        return " The signs are flipped.", "wrong_values"
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = got / expected
     if np.all(np.isfinite(ratio)) and np.allclose(ratio, ratio.flat[0], rtol=1e-6):
         return (f" Every value is {ratio.flat[0]:.4g} times the expected one: "
-                "the random numbers are right but the scale factor is not.", "wrong_scale")
-    if np.all(got >= 0):
-        return (" All values are non-negative: np.random.rand draws uniform numbers "
-                "in [0, 1); use np.random.randn for Gaussian ones.", "uniform_rand")
+                "the random numbers are right but the scale factor is not.", "wrong_values")
     return (" Check that np.random.seed(3) runs once, before the loop, and that "
             "each W is drawn with np.random.randn(layers_dims[l], layers_dims[l-1]).",
             "wrong_values")
@@ -201,31 +286,47 @@ def _structure(exercise, func):
 
 
 def _values(exercise, func):
-    dims = EXAMPLES[exercise]["dims"]
-    params = _call(func, dims)
-    _check_structure(params, dims)
-    if "W1" not in EXAMPLES[exercise]:  # no example weights: every value must be 0
-        for l in range(1, len(dims)):
-            W = params[f"W{l}"]
-            if np.any(W != 0):
-                raise CheckFailed(f"W{l} should be all zeros, but {np.count_nonzero(W)} of "
-                                  f"its {W.size} values are not.", "not_zero")
-        _check_biases_zero(params, dims)
+    """In the grader's order: structure, the seed, the weights, then the biases."""
+    entry = _needed_catalogue()["exercises"].get(exercise) or _uncatalogued(exercise)
+    examples = entry["examples"]
+    results = []
+    for example in examples:
+        params = _call(func, example["dims"])
+        _check_structure(params, example["dims"])
+        results.append(params)
+    if not entry["random"]:  # every value must be 0
+        for params, example in zip(results, examples):
+            for l in range(1, len(example["dims"])):
+                for key in (f"W{l}", f"b{l}"):
+                    value = params[key]
+                    if np.any(value != 0):
+                        message = _needed_catalogue()["not_zero"].replace("{key}", key)
+                        raise CheckFailed(f"{message} ({np.count_nonzero(value)} of its "
+                                          f"{value.size} values are not 0.)", "not_zero")
         _passed(func, "all values are zero")
         return
-    _check_biases_zero(params, dims)
-    _check_weights(params, exercise)
-    _check_own_seed(func, dims, params)
-    _passed(func, "example weights match and biases are zero")
+    _check_own_seed(func, examples[0]["dims"], results[0])
+    _check_example_weights(exercise, examples, results)
+    for params, example in zip(results, examples):
+        _check_biases_zero(params, example["dims"])
+    sizes = " and ".join(str(example["dims"]) for example in examples)
+    _passed(func, f"the weights for {sizes} match and the biases are zero")
+
+
+def _uncatalogued(exercise):
+    """An example the grader has no record of: its printed weights, no known mistakes."""
+    example = EXAMPLES[exercise]
+    weights = {key: value for key, value in example.items() if key.startswith("W")}
+    return {"random": bool(weights), "examples": [
+        {"dims": example["dims"], "expected": weights, "rounded": True,
+         "mistakes": []}]}
 
 
 def _check_own_seed(func, dims, params):
     np.random.seed(0)  # a caller's own seed must not change the result
     again = _call(func, dims)
     if not all(np.array_equal(again[k], params[k]) for k in params):
-        raise CheckFailed(f"{func.__name__} gave different weights on a second call: "
-                          "call np.random.seed(3) inside the function, before the loop.",
-                          "seed_missing")
+        raise CheckFailed(_needed_catalogue()["seed_missing"], "seed_missing")
 
 
 def _visible_check(exercise, part):
@@ -240,8 +341,10 @@ def _visible_check(exercise, part):
     if part == "structure":
         check.__doc__ = f"Keys, shapes and dtypes of the result for layers_dims={dims}."
     elif "W1" in EXAMPLES[exercise]:
-        check.__doc__ = (f"The example weights for layers_dims={dims} (seed 3), zero "
-                         "biases, and the same result whatever seed the caller set.")
+        check.__doc__ = ("The same result whatever seed the caller set, the example weights "
+                         f"(seed 3) for layers_dims={dims} and the sizes the notebook names "
+                         "beside it, and zero biases; a typical mistake is named as the "
+                         "grader names it.")
     else:
         check.__doc__ = f"Every weight and bias is exactly 0 for layers_dims={dims}."
     return check
@@ -262,13 +365,14 @@ def xavier(func):
     """
     dims = EXAMPLES["xavier"]["dims"]
     try:
-        func(list(dims))
-    except NotImplementedError:
+        params = _call(func, dims)
+    except CheckFailed as failure:
+        if failure.code != "not_implemented":
+            raise
         print(f"{func.__name__} is not written yet. This exercise is optional and "
               "carries no points; the Xavier parts of the experiments below are "
               "skipped until you write it.")
         return
-    params = _call(func, dims)
     _check_structure(params, dims)
     _check_biases_zero(params, dims)
     try:

@@ -90,6 +90,8 @@ def _structure(exercise: Exercise, dims, call: CallResult, structure_problem) ->
             raise Failed(f"{function} is not implemented yet.", "not_implemented")
         hint = " It uses a name defined outside its answer cell: every function must be " \
                "self-contained in its answer cell." if name == "NameError" else ""
+        usual_slip = diagnosis.call_hint(name, message)  # np.zeros(a, b), randn((a, b))
+        hint = f" {usual_slip}" if usual_slip else hint
         raise Failed(f"{function} raised {name}: {message} (on a {layers}-layer network)."
                      + hint, "raised")
     if call.input_after is not None and call.input_after != list(dims):

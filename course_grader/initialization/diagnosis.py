@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .exercises import CALL_HINTS
 from .record import Exercise, Mistake
 from .reference import layers
 
@@ -16,6 +17,19 @@ SEED_MISSING = ("The weights change from one call to the next: call np.random.se
 HARD_CODED = ("The function returns the same parameters whatever layers_dims it is given: "
               "it looks hard-coded to the example. Build the arrays from layers_dims in a "
               "loop.")
+
+
+def not_zero(key: str) -> str:
+    return (f"{key} has non-zero entries; every weight and bias of this initialization must "
+            "be exactly 0.")
+
+
+def call_hint(error: str, message: str) -> str | None:
+    """The one-line hint for a usual slip in calling numpy, if the error is one."""
+    for hint in CALL_HINTS:
+        if error == hint.error and hint.fragment in message:
+            return hint.hint
+    return None
 
 
 def close(a, b, rtol=1e-9, atol=1e-12) -> bool:

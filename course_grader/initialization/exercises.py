@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from .record import Check, Exercise, Mistake
+from .record import CallHint, Check, Exercise, Mistake
 from .reference import (
     Constant,
     Weights,
@@ -68,6 +68,9 @@ _HE = Weights(he_scale)
 HE = Exercise(
     name="he", function="initialize_parameters_he", checks=graded("he"),
     weights=_HE, recipe="randn(...) * sqrt(2 / n[l-1])", example_dims=(2, 4, 1),
+    # in (2, 4, 1) layer 1's He factor is exactly 1, the same as several mistakes';
+    # here every scale below gives a different factor in every layer
+    more_example_dims=((3, 5, 4),),
     mistakes=drawing_mistakes(_HE) + (
         Mistake("xavier_scale", Weights(xavier_scale),
                 "The weights use Xavier's scale sqrt(1 / n[l-1]); He's scale has a 2 in the "
@@ -85,6 +88,17 @@ HE = Exercise(
                 "The weights are scaled by 10 (the large-random recipe) instead of "
                 "sqrt(2 / n[l-1])."),
     ))
+
+# Errors numpy raises for the usual slips in calling it; the visible checks show the
+# hint instead of a traceback, and the grader adds it to the error it reports.
+CALL_HINTS = (
+    CallHint("TypeError", "as a data type",
+             "np.zeros takes the shape as one tuple, with two pairs of parentheses: "
+             "np.zeros((rows, cols)), not np.zeros(rows, cols)."),
+    CallHint("TypeError", "object cannot be interpreted as an integer",
+             "np.random.randn takes the sizes as separate numbers: "
+             "np.random.randn(rows, cols), not np.random.randn((rows, cols))."),
+)
 
 # in notebook order
 EXERCISES = {exercise.name: exercise for exercise in (ZEROS, RANDOM, HE)}

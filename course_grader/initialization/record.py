@@ -39,6 +39,15 @@ class Mistake:
 
 
 @dataclass(frozen=True)
+class CallHint:
+    """A usual slip in calling numpy, recognised by the error it raises."""
+
+    error: str  # the exception's type name
+    fragment: str  # a piece of its message
+    hint: str  # one line a student understands
+
+
+@dataclass(frozen=True)
 class Exercise:
     """One graded exercise: a function the student writes in one answer cell."""
 
@@ -50,6 +59,13 @@ class Exercise:
     example_dims: tuple[int, ...]  # the layer sizes the notebook's example uses
     mistakes: tuple[Mistake, ...] = ()  # most specific first: the first match is named
     grading_dims: tuple[tuple[int, ...], ...] = GRADING_DIMS
+    # more sizes the visible check tries, shown in the notebook (never a grading size)
+    more_example_dims: tuple[tuple[int, ...], ...] = ()
+
+    @property
+    def visible_dims(self) -> tuple[tuple[int, ...], ...]:
+        """Every size the visible checks call the function on, the example's first."""
+        return (self.example_dims, *self.more_example_dims)
 
     @property
     def answer_cell(self) -> str:

@@ -163,14 +163,16 @@ def deep_predict_labels(X: np.ndarray, parameters: Mapping[str, np.ndarray]) -> 
 def train_deep(X: np.ndarray, Y: np.ndarray, initializer: Callable,
                hidden_layers: int = HIDDEN_LAYERS, width: int = HIDDEN_WIDTH,
                learning_rate: float = 0.01, num_iterations: int = 2000,
-               every: int = 50) -> dict:
+               every: int = 1) -> dict:
     """Full-batch gradient descent on a deep ReLU network with a sigmoid output.
 
     ``X`` is (n_x, m), ``Y`` is (1, m).  The layer sizes are
     ``[n_x] + [width] * hidden_layers + [1]`` and ``initializer`` receives
     that list.  The cost is the cross-entropy (computed stably from the
     output pre-activation, so it is always finite), recorded every
-    ``every`` steps.  Returns a dict with ``"iteration"`` and ``"cost"``
+    ``every`` steps (by default every step, so a short spike shows) and once
+    more after the last step, at ``num_iterations``.  Returns a dict with
+    ``"iteration"`` and ``"cost"``
     (arrays of the same length), ``"parameters"`` (after training),
     ``"train_accuracy"`` (float) and ``"layers_dims"``.
     """
@@ -223,6 +225,9 @@ def train_deep(X: np.ndarray, Y: np.ndarray, initializer: Callable,
     parameters = {}
     for l in range(layers):
         parameters[f"W{l + 1}"], parameters[f"b{l + 1}"] = W[l].copy(), b[l].copy()
+    # the cost the trained network ends with, so "after N steps" has its number
+    iterations.append(num_iterations)
+    costs.append(stable_cross_entropy(deep_forward(X, parameters)[0], Y))
     labels = deep_predict_labels(X, parameters)
     return {"iteration": np.array(iterations), "cost": np.array(costs),
             "parameters": parameters, "layers_dims": dims,
@@ -236,6 +241,15 @@ def first_iteration_below(run: Mapping, threshold: float) -> int | None:
     """
     below = np.flatnonzero(np.asarray(run["cost"]) < threshold)
     return int(run["iteration"][below[0]]) if below.size else None
+
+
+def cost_spikes(run: Mapping, rise: float = 0.1) -> list[int]:
+    """Steps of ``run`` (from :func:`train_deep`) where a spike starts: the recorded cost
+    jumps up by more than ``rise`` from one record to the next.  Jumps a few records
+    apart belong to the same spike, which is listed once, at its first jump."""
+    jumps = np.flatnonzero(np.diff(np.asarray(run["cost"])) > rise)
+    starts = [int(j) for k, j in enumerate(jumps) if k == 0 or j - jumps[k - 1] > 5]
+    return [int(run["iteration"][j]) for j in starts]
 
 
 # ----------------------------------------------------------------------------
@@ -290,6 +304,28 @@ def plot_gradient_norms(results: Mapping[str, dict], ax=None, which: str = "W", 
     return ax
 
 
+def shared_range(results: Mapping[str, dict], layers: Iterable[int]) -> tuple[float, float]:
+    """The x range the histograms share: 0 to the 99.9th percentile of all values shown."""
+    return (0.0, max(float(np.percentile(results[n]["activations"][l], 99.9))
+                     for n in results for l in layers))
+
+
+def first_bin_share(results: Mapping[str, dict], layers: Iterable[int],
+                    bins: int = 40) -> dict:
+    """``{name: {layer: share}}``: the share of each layer's positive activations that fall
+    in the first bin (next to 0) of :func:`plot_activation_histograms` with the same
+    ``layers`` and ``bins``."""
+    layers = list(layers)
+    width = shared_range(results, layers)[1] / bins
+    shares = {}
+    for name, result in results.items():
+        shares[name] = {}
+        for l in layers:
+            positive = result["activations"][l][result["activations"][l] > 0]
+            shares[name][l] = float(np.mean(positive < width)) if positive.size else 1.0
+    return shares
+
+
 def plot_activation_histograms(results: Mapping[str, dict], layers: Iterable[int],
                                bins: int = 40, value_range=None):
     """A grid of histograms: one row per start in ``results``, one column per layer.
@@ -307,9 +343,7 @@ def plot_activation_histograms(results: Mapping[str, dict], layers: Iterable[int
     layers = list(layers)
     names = list(results)
     if value_range is None:
-        top = max(float(np.percentile(results[n]["activations"][l], 99.9))
-                  for n in names for l in layers)
-        value_range = (0.0, top)
+        value_range = shared_range(results, layers)
     fig, axes = plt.subplots(len(names), len(layers), figsize=(2.7 * len(layers), 2.5 * len(names)),
                              sharex=True, squeeze=False)
     for row, name in enumerate(names):
