@@ -289,3 +289,16 @@ def test_a_job_that_cannot_be_proven_gone_retires_its_runner(fresh_runners, monk
     monkeypatch.setattr(child_module.GradingChild, "grade", sabotaged)
     assert points(CORRECT, opts) == FULL
     assert not first.alive() and first not in warm_children()
+
+
+def test_a_sandbox_that_cannot_seal_jobs_stops_grading_before_any_student(fresh_runners,
+                                                                          monkeypatch):
+    real = child_module.bwrap_argv
+
+    def without_mount_rights(*args, **kwargs):
+        return real(*args, **dict(kwargs, job_namespaces=False))
+
+    monkeypatch.setattr(child_module, "bwrap_argv", without_mount_rights)
+    with pytest.raises(child_module.GraderBroken, match="seal each submission"):
+        grade_answers(SETUP, CORRECT, options())
+    assert warm_children() == []

@@ -330,11 +330,13 @@ def _supervise(job, namespace, setup, work, private):
             os.chown(folder, exercise["uid"], exercise["uid"])
     init = _fork()
     if init == 0:
+        code = 1
         try:
             os.close(out_fd)  # the grader's folder is never within a student's reach
             _job_init(job, namespace, setup, work, private)
+            code = 0
         finally:
-            os._exit(0)
+            os._exit(code)
     status = _wait(init, setup["exercise_seconds"] * len(job["exercises"]) + 5)
     if status is None:
         _kill(init)  # the job's pid namespace, and every process in it, ends with its init
@@ -344,13 +346,41 @@ def _supervise(job, namespace, setup, work, private):
     return 0 if os.waitstatus_to_exitcode(status) == 0 else 1
 
 
-def _others_alive():
-    """Processes of the sandbox besides its init and this runner (a sealed job leaves none)."""
+def _others_alive(attempts=50):
+    """Processes of the sandbox besides its init and this runner (a sealed job leaves none;
+    one just killed may take a moment to be reaped by the sandbox's init)."""
     mine = {1, os.getpid()}
-    try:
-        return [p for p in os.listdir("/proc") if p.isdigit() and int(p) not in mine]
-    except OSError:
-        return ["(no /proc)"]
+    for _ in range(attempts):
+        try:
+            others = [p for p in os.listdir("/proc") if p.isdigit() and int(p) not in mine]
+        except OSError:
+            return ["(no /proc)"]
+        if not others:
+            return []
+        time.sleep(0.02)
+    return others
+
+
+def _can_seal():
+    """Whether this sandbox lets a job be sealed (tried once, before any student code)."""
+    probe = _fork()
+    if probe == 0:
+        code = 1
+        try:
+            if _libc().unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWPID) == 0:
+                _mount(None, "/", None, MS_REC | MS_PRIVATE, None)
+                for scratch in SCRATCH:
+                    _tmpfs(scratch, 1, "1777")
+                init = os.fork()
+                if init == 0:
+                    try:
+                        _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
+                    finally:
+                        os._exit(0 if os.getpid() == 1 else 1)
+                code = os.waitstatus_to_exitcode(os.waitpid(init, 0)[1])
+        finally:
+            os._exit(code)
+    return os.waitstatus_to_exitcode(os.waitpid(probe, 0)[1]) == 0
 
 
 def _grade(token, namespace, setup, private):
@@ -397,6 +427,10 @@ def main(setup_path):
     except BaseException as error:  # noqa: BLE001 - a broken grading set-up, said loudly
         os.write(report, f"setup-failed {type(error).__name__}: {error}\n".encode())
         raise
+    if setup["isolate"] and not _can_seal():
+        os.write(report, b"setup-failed the sandbox refuses the namespaces and tmpfs mounts "
+                         b"that seal each submission (CAP_SYS_ADMIN in bubblewrap)\n")
+        sys.exit(1)
     # the first line the grader reads from us, written before any student code runs
     os.write(report, b"setup-ok\n")
     os.dup2(quiet, 2)
