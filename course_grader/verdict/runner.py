@@ -6,17 +6,23 @@ folder, with the course's provided modules, and run there inside the sandbox as
     python -I grading_runner.py setup.json
 
 It decides nothing.  It runs the course's setup cell (text chosen by the
-grader) once, says ``setup-ok``, then serves jobs: the grader writes
-``jobs/<token>/job.json`` (one submission's answer cells and the layer sizes
-to call each function on) and sends the token on stdin.  Each answer cell
-runs in a fork of the prepared namespace, under a uid of its own when the
-grader runs as root, and calls the student's function; the fork writes plain
-data (``result.json`` and ``.npy`` files without pickles).  Then every
-process a student started is killed, their files in /tmp are removed, and the
-runner answers ``done <token>``.  The process that runs this file never
-executes student code itself, and no fork can reach its stdin or stdout (they
-are closed in the fork, and the runner cannot be traced).  The grader still
-treats every byte written here as a claim to be validated.
+grader) once, checks that it can seal a job, says ``setup-ok``, then serves
+jobs: the grader writes ``jobs/<token>/job.json`` (one submission's answer
+cells and the layer sizes to call each function on) and sends the token on
+stdin.  Each job is sealed: a supervisor forked for it takes new mount, IPC
+and pid namespaces, mounts fresh sized tmpfs over /tmp, /dev/shm and the
+job's ``run`` folder, and forks the job's init, which runs each answer cell
+in a fork of the prepared namespace (under a uid of its own when the grader
+runs as root, with no capability) that calls the student's function and
+writes plain data (``result.json`` and ``.npy`` files without pickles), and
+kills every process of the job after each one.  The supervisor then copies
+only those files into ``out`` and exits: the job's namespaces and tmpfs,
+whatever students built there, go with it.  The runner answers
+``done <token>``, or ``unclean <token>`` when it cannot prove the job gone
+(then it must not serve again).  The process that runs this file never
+executes student code itself, and no fork can reach its stdin or stdout
+(they are closed in the fork, and the runner cannot be traced).  The grader
+still treats every byte written here as a claim to be validated.
 
 Standard library and numpy only: nothing of the grader is importable here.
 """
