@@ -15,7 +15,9 @@ import signal
 import textwrap
 
 import pytest
+import sealed_payloads as payloads
 
+from course_grader.batch.sandbox import Limits
 from course_grader.sample_class import sample_class
 from course_grader.verdict import child as child_module
 from course_grader.verdict.child import ChildOptions
@@ -203,4 +205,100 @@ def test_a_broken_setup_cell_still_stops_grading(fresh_runners):
     broken = GradingSetup("import module_that_is_not_there\n", SETUP.provided, SETUP.tests)
     with pytest.raises(child_module.GraderBroken, match="module_that_is_not_there"):
         grade_answers(broken, CORRECT, options())
+    assert warm_children() == []
+
+
+# -- sealed jobs: state the sandbox does not own, and clean-up that walks nothing --------------
+
+SMALL = Limits(tmp_mb=8, output_mb=8)
+
+
+def zeros_only(code: str) -> dict[str, str]:
+    """A submission whose only answer is this zeros cell (the others stay unanswered)."""
+    return {"zeros": code}
+
+
+@pytest.mark.parametrize("uid", ["own uids", "no uid switch"])
+def test_a_job_leaves_nothing_for_the_next_and_its_classmates_keep_full_marks(
+        fresh_runners, uid):
+    """The attack stashes its answer in every kind of state and leaves unremovable trees;
+    classmates on the same runner keep full marks, and a student with no answers who
+    runs whatever was left behind scores 0."""
+    opts = options(limits=SMALL, exercise_seconds=20)
+    if uid == "no uid switch":  # the path a grader without root takes: one uid, no caps
+        opts = ChildOptions(sandboxed=True, uid=None, limits=SMALL, exercise_seconds=20)
+    assert points(dict(CORRECT, zeros=payloads.probe_cell()), opts) == FULL
+    [runner] = warm_children()
+    assert points(dict(CORRECT, zeros=payloads.attack_cell(ceiling_mb=24, bound_mb=9)),
+                  opts) == FULL  # its own answer, with every fill stopped by 8 MiB tmpfs
+    for _ in range(2):
+        assert points(dict(CORRECT, zeros=payloads.probe_cell()), opts) == FULL
+    assert points(zeros_only(payloads.THIEF), opts)["zeros"] == 0.0
+    assert points(zeros_only(payloads.THIEF), opts) == {"zeros": 0.0, "random": 0.0, "he": 0.0}
+    # the same runner served them all: nothing was cleaned by throwing it away
+    assert warm_children() == [runner] and runner.served == 6
+    # and nothing of any job stayed in the runner's folder on the host
+    assert list(runner.jobs.iterdir()) == []
+    assert sum(f.stat().st_size for f in runner.folder.rglob("*") if f.is_file()) < 2**20
+
+
+def test_the_thief_would_score_if_the_stash_survived(fresh_runners):
+    """The thief is a real thief: given the stash in its own job, it scores full marks."""
+    opts = options(limits=SMALL)
+    attack = payloads.attack_cell()
+    own = attack.rindex("def initialize_parameters_zeros")  # its own answer, not the stash
+    stash_then_steal = attack[:own] + payloads.THIEF.split(payloads.COMMON, 1)[1]
+    assert points(zeros_only(stash_then_steal), opts)["zeros"] == 10.0
+
+
+def test_keyrings_are_shut_for_student_code(fresh_runners):
+    opts = options()
+    probe = payloads.COMMON + payloads.ZEROS.replace(
+        "    return parameters",
+        "    if _libc.syscall(248, b'user', b'k', b'v', 1, -4) != -1 or \\\n"
+        "            ctypes.get_errno() not in (1, 38):\n"
+        "        return {}\n    return parameters")
+    assert points(dict(CORRECT, zeros=probe), opts) == FULL
+
+
+def test_a_job_that_cannot_be_proven_gone_retires_its_runner(fresh_runners, monkeypatch):
+    """A supervisor that does not finish cleanly: the submission is graded again in a
+    fresh runner, and the first one never serves again."""
+    opts = options()
+    points(CORRECT, opts)
+    [first] = warm_children()
+    # the job's copy-out folder replaced by a file under the runner: its supervisor fails
+    real_grade = child_module.GradingChild.grade
+    real_chmod = child_module.Path.chmod
+
+    def chmod_then_replace(path, mode, **kwargs):
+        real_chmod(path, mode, **kwargs)
+        if path.name == "out":
+            path.rmdir()
+            path.write_text("not a folder")
+
+    def sabotaged(self, exercises):
+        if self is not first:
+            return real_grade(self, exercises)
+        monkeypatch.setattr(child_module.Path, "chmod", chmod_then_replace)
+        try:
+            return real_grade(self, exercises)
+        finally:
+            monkeypatch.setattr(child_module.Path, "chmod", real_chmod)
+
+    monkeypatch.setattr(child_module.GradingChild, "grade", sabotaged)
+    assert points(CORRECT, opts) == FULL
+    assert not first.alive() and first not in warm_children()
+
+
+def test_a_sandbox_that_cannot_seal_jobs_stops_grading_before_any_student(fresh_runners,
+                                                                          monkeypatch):
+    real = child_module.bwrap_argv
+
+    def without_mount_rights(*args, **kwargs):
+        return real(*args, **dict(kwargs, job_namespaces=False))
+
+    monkeypatch.setattr(child_module, "bwrap_argv", without_mount_rights)
+    with pytest.raises(child_module.GraderBroken, match="seal each submission"):
+        grade_answers(SETUP, CORRECT, options())
     assert warm_children() == []

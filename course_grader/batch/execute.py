@@ -65,7 +65,8 @@ class GuardedExecute(Execute, limit_traits("notebook_timeout")):
                 self._event("kernel_died", "", f"the kernel could not be run or stopped "
                             f"cleanly ({error.__class__.__name__})")
         finally:
-            removed = scrub_workdir(workdir)
+            # a sandboxed kernel's folder is a tmpfs of its own: it never wrote this one
+            removed = [] if self.sandboxed else scrub_workdir(workdir)
             if removed:
                 self._event("links_removed", "", f"removed links: {', '.join(removed)}")
             self._write_events(time.monotonic() - started)

@@ -1,8 +1,12 @@
 """Start every student kernel inside a bubblewrap sandbox.
 
 The kernel sees a fresh root holding only the system's /usr, the Python
-installation and the course venv (all read-only), its own working folder
-(read-write) and a small private /tmp.  ``course_grader``, ``source/``,
+installation and the course venv (all read-only), and sized private tmpfs
+mounts: /tmp, /dev/shm and its working folder, which holds read-only binds of
+the files nbgrader put there (the notebook's folder: the released files).
+Nothing the kernel writes reaches the host's disk, and everything it wrote
+is gone with the sandbox (nbgrader gets the outputs over the kernel protocol
+and writes the graded notebook from its own process).  ``course_grader``, ``source/``,
 ``release/``, the gradebook, the grade export and every other student's
 folders are simply not there.  It has no network (only its own loopback),
 runs as an unprivileged user id of its own worker slot, and carries rlimits
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -26,6 +31,8 @@ from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, HasTraits, Integer, Unicode
+
+from ..untrusted_tree import TreeCaps, TreeRefused, remove_tree, scan_tree
 
 JAIL = Path(__file__).with_name("rlimits.py")
 # where the jail appears inside the sandbox: the one file of the grader's that is
@@ -54,7 +61,11 @@ class Limits:
     cpu_seconds: int = _limit(600, "CPU-time cap per sandboxed process, seconds")
     processes: int = _limit(96, "process and thread cap per sandbox")
     file_mb: int = _limit(64, "largest file a sandboxed process may write, MiB")
-    tmp_mb: int = _limit(64, "size of the sandbox's private /tmp, MiB")
+    tmp_mb: int = _limit(64, "size of each sandbox's (and each graded submission's) private "
+                               "/tmp and /dev/shm, MiB")
+    workdir_mb: int = _limit(256, "size of the kernel's private working folder (a tmpfs), MiB")
+    output_mb: int = _limit(128, "size of the grading child's private output folder per "
+                                 "submission (a tmpfs), MiB")
     cell_timeout: int = _limit(120, "seconds per cell")
     notebook_timeout: int = _limit(900, "wall-clock seconds per notebook")
 
@@ -104,27 +115,77 @@ def _read_only_roots() -> list[Path]:
     return sorted(p for p in roots if not str(p).startswith("/usr"))
 
 
+# what nbgrader puts in a kernel's working folder: the notebook and the released files
+WORKDIR_CAPS = TreeCaps(max_depth=6, max_entries=500)
+
+
+def sealed_workdir(workdir: Path, limits: Limits) -> list[str]:
+    """bubblewrap options that make ``workdir`` a sized private tmpfs holding read-only
+    binds of the plain files nbgrader put there.
+
+    The listing is bounded (``untrusted_tree``): links, special files, hard links
+    and trees deeper or larger than ``WORKDIR_CAPS`` are refused, and then the
+    kernel starts in an empty folder.  Files and folders are made world-readable
+    (the kernel's uid must read the grader's copies; they are read-only inside).
+    """
+    argv = ["--perms", "0777", "--size", str(limits.workdir_mb * 1024 * 1024),
+            "--tmpfs", str(workdir)]
+    try:
+        entries = scan_tree(workdir, WORKDIR_CAPS)
+    except TreeRefused:
+        return argv
+    for entry in entries:
+        path = workdir.joinpath(*entry.path.split("/"))
+        if entry.is_dir:
+            argv += ["--perms", "0777", "--dir", str(path)]
+        else:
+            os.chmod(path, stat.S_IMODE(os.lstat(path).st_mode) | 0o444)
+            argv += ["--ro-bind", str(path), str(path)]
+    return argv
+
+
 def bwrap_argv(workdir: Path, kernel_dir: Path | None, limits: Limits, uid: int | None,
                extra_env: dict | None = None, switch_uids_inside: bool = False,
-               read_only: list[Path] = ()) -> list[str]:
+               read_only: list[Path] = (), seal_workdir: bool = False,
+               job_namespaces: bool = False, inside: dict[Path, str] | None = None
+               ) -> list[str]:
     """The bubblewrap command line that wraps a kernel (or grading child) command.
 
     With ``switch_uids_inside`` (root only) the command itself starts as root in
     the sandbox, keeps the right to change uid and to signal, and gives each
     piece of student code a uid of its own (the grading child does this).
+    ``job_namespaces`` keeps CAP_SYS_ADMIN for the command (the grading child's
+    runner): it puts every submission into new namespaces and tmpfs mounts of
+    its own, and no student process keeps the capability.
     ``read_only`` folders are mounted before the writable ones, which may lie inside them.
+    ``seal_workdir`` makes ``workdir`` a sized tmpfs (``sealed_workdir``) instead
+    of a writable bind of the host's folder.  ``inside`` mounts a host folder (and
+    what lies below it) at another path in the sandbox: the grading child's
+    folder must not lie under /tmp, which each of its jobs replaces.
     """
+    def there(path: Path) -> Path:
+        for host, place in (inside or {}).items():
+            if path == host or Path(host) in path.parents:
+                return Path(place) / path.relative_to(host)
+        return path
+
     argv = [bwrap_path() or "bwrap"]
     if uid is not None:
         # As root, bubblewrap sets up the namespaces itself; jail.py then drops to
         # the slot's uid inside, so the process cap counts that uid only.  (An
-        # unprivileged bwrap could not even reach a Python under /root.)
+        # unprivileged bwrap could not even reach a Python under /root.)  Root
+        # keeps every capability in bubblewrap unless told otherwise: drop them all.
         argv += ["--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
-                 "--unshare-cgroup-try", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+                 "--unshare-cgroup-try", "--cap-drop", "ALL",
+                 "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
         if switch_uids_inside:
-            argv += ["--cap-add", "CAP_KILL"]
+            # signal any uid, hand each exercise its folder, read what it wrote
+            argv += ["--cap-add", "CAP_KILL", "--cap-add", "CAP_CHOWN",
+                     "--cap-add", "CAP_DAC_READ_SEARCH"]
     else:
         argv += ["--unshare-all"]
+    if job_namespaces:
+        argv += ["--cap-add", "CAP_SYS_ADMIN"]
     argv += ["--die-with-parent", "--hostname", "grading", "--ro-bind", "/usr", "/usr"]
     for name in ("bin", "lib", "lib64", "sbin"):
         host = Path("/", name)
@@ -138,21 +199,28 @@ def bwrap_argv(workdir: Path, kernel_dir: Path | None, limits: Limits, uid: int 
     # made 0700 by bubblewrap: the kernel's own uid could not read /etc/fonts
     # (matplotlib's fc-list call then printed a Fontconfig error into every notebook)
     argv += ["--chmod", "0755", "/etc"]
-    argv += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777",
-             "--size", str(limits.tmp_mb * 1024 * 1024), "--tmpfs", "/tmp"]
+    scratch = str(limits.tmp_mb * 1024 * 1024)
+    # bubblewrap's /dev is an unsized tmpfs: /dev/shm gets a sized one of its own
+    argv += ["--proc", "/proc", "--dev", "/dev",
+             "--perms", "1777", "--size", scratch, "--tmpfs", "/dev/shm",
+             "--perms", "1777", "--size", scratch, "--tmpfs", "/tmp"]
     mounts = _read_only_roots()
     for root in mounts:
         argv += ["--ro-bind", str(root), str(root)]
     argv += ["--ro-bind", str(JAIL), JAIL_INSIDE]
     for folder in read_only:
-        argv += ["--ro-bind", str(folder), str(folder)]
-    writable = [workdir] + ([kernel_dir] if kernel_dir is not None else [])
+        argv += ["--ro-bind", str(folder), str(there(Path(folder)))]
+    writable = ([] if seal_workdir else [workdir]) + \
+        ([kernel_dir] if kernel_dir is not None else [])
+    if seal_workdir:
+        argv += sealed_workdir(Path(workdir), limits)
     for folder in writable:
-        argv += ["--bind", str(folder), str(folder)]
+        argv += ["--bind", str(folder), str(there(Path(folder)))]
     # bubblewrap makes the folders leading to a mount point 0700 as root
-    for folder in _ancestors([*mounts, *read_only, *writable]):
+    placed = [there(Path(f)) for f in [*read_only, *writable, workdir]]
+    for folder in _ancestors([*mounts, *placed]):
         argv += ["--chmod", "0755", str(folder)]
-    argv += ["--chdir", str(workdir), "--clearenv"]
+    argv += ["--chdir", str(there(Path(workdir))), "--clearenv"]
     env = {
         "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
         "HOME": "/tmp", "TMPDIR": "/tmp", "MPLCONFIGDIR": "/tmp/matplotlib",
@@ -188,37 +256,45 @@ def rlimits_argv(limits: Limits) -> list[str]:
             "--processes", str(limits.processes), "--file-mb", str(limits.file_mb), "--"]
 
 
-def _chown_tree(path: Path, uid: int) -> None:
-    for dirpath, dirnames, filenames in os.walk(path):
-        os.chown(dirpath, uid, uid, follow_symlinks=False)
-        for name in filenames + dirnames:
-            os.chown(os.path.join(dirpath, name), uid, uid, follow_symlinks=False)
+SCRUB_MAX_ENTRIES = 100_000
 
 
 def scrub_workdir(path: Path) -> list[str]:
-    """After the kernel is gone: drop links it made, give files back to the grader.
+    """After an unsandboxed kernel is gone: drop links it made in its working folder.
 
     A symlink left in the folder could make the grader (which writes the
     autograded notebook there) write through it to any file it can reach.
+    (A sandboxed kernel's folder is a tmpfs: it never writes the host's.)
+    The walk is iterative, holds one folder at a time and follows no link;
+    past ``SCRUB_MAX_ENTRIES`` the whole folder's content is removed instead.
     """
-    removed = []
-    for dirpath, dirnames, filenames in os.walk(path):
-        for name in filenames + dirnames:
-            full = os.path.join(dirpath, name)
-            if os.path.islink(full):
-                os.unlink(full)
-                removed.append(os.path.relpath(full, path))
-            elif os.path.isfile(full) and os.stat(full).st_nlink > 1:
-                os.unlink(full)  # a hard link the kernel made to a file elsewhere
-                removed.append(os.path.relpath(full, path))
-    if os.geteuid() == 0 and path.exists():
-        _chown_tree(path, 0)
+    removed, pending, seen = [], [""], 0
+    while pending:
+        rel = pending.pop()
+        try:
+            names = os.listdir(path / rel) if rel else os.listdir(path)
+        except OSError:
+            continue
+        for name in names:
+            seen += 1
+            if seen > SCRUB_MAX_ENTRIES:
+                for top in os.listdir(path):
+                    remove_tree(path / top)
+                return ["(everything: more than "
+                        f"{SCRUB_MAX_ENTRIES} files and folders)"]
+            inner = os.path.join(rel, name)
+            info = os.lstat(path / inner)
+            if stat.S_ISLNK(info.st_mode) or (stat.S_ISREG(info.st_mode) and info.st_nlink > 1):
+                os.unlink(path / inner)  # a link, or a hard link to a file elsewhere
+                removed.append(inner)
+            elif stat.S_ISDIR(info.st_mode):
+                pending.append(inner)
     return removed
 
 
 class SandboxKernelManager(AsyncKernelManager,
                            limit_traits("memory_mb", "cpu_seconds", "processes", "file_mb",
-                                        "tmp_mb")):
+                                        "tmp_mb", "workdir_mb")):
     """A kernel manager whose kernels run under rlimits.py + bubblewrap."""
 
     sandboxed = Bool(True, help="wrap the kernel in bubblewrap").tag(config=True)
@@ -234,8 +310,8 @@ class SandboxKernelManager(AsyncKernelManager,
             self.connection_file = str(self._kernel_dir / "kernel.json")
             self.ip = str(self._kernel_dir / "ipc")
             if self._uid() is not None:
-                for path in (self._kernel_dir, self._workdir):
-                    _chown_tree(path, self._uid())
+                # the kernel makes its sockets here; the folder holds nothing else
+                os.chown(self._kernel_dir, self._uid(), self._uid())
         env = dict(kw.get("env") or os.environ)
         env.pop("JPY_PARENT_PID", None)  # a pid outside the sandbox's pid namespace
         kw["env"] = env
@@ -260,7 +336,8 @@ class SandboxKernelManager(AsyncKernelManager,
         if self.sandboxed:
             wrapper.insert(-1, "--ignore-sigint")
         if self.sandboxed:
-            wrapper += bwrap_argv(self._workdir, self._kernel_dir, self.limits(), self._uid())
+            wrapper += bwrap_argv(self._workdir, self._kernel_dir, self.limits(), self._uid(),
+                                  seal_workdir=True)
         return wrapper + cmd
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
@@ -270,4 +347,7 @@ class SandboxKernelManager(AsyncKernelManager,
     def _remove_kernel_dir(self) -> None:
         kernel_dir = getattr(self, "_kernel_dir", None)
         if kernel_dir is not None:
-            shutil.rmtree(kernel_dir, ignore_errors=True)
+            try:
+                remove_tree(kernel_dir)
+            except OSError:
+                pass

@@ -27,12 +27,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..batch.sandbox import Limits, bwrap_argv, bwrap_path, rlimits_argv
+from ..untrusted_tree import remove_tree
 from .intake import ExerciseResult, read_exercise
 
 RUNNER = Path(__file__).with_name("runner.py")
+# where the child's folder appears in the sandbox: not under /tmp, which each job replaces
+INSIDE = "/grading"
 SETUP_SECONDS = 60  # imports of numpy and matplotlib on a loaded machine
-# submissions one runner serves before a fresh one replaces it: bounds whatever a
-# student could leave in the sandbox that the runner does not clean (SysV IPC objects)
+# submissions one runner serves before a fresh one replaces it.  Each job runs in
+# namespaces and tmpfs mounts of its own that die with it (runner.py), so nothing is
+# known to survive a job; this bounds what nobody has thought of yet.
 RECYCLE_AFTER = 50
 
 
@@ -97,12 +101,14 @@ class GradingChild:
         shutil.copyfile(RUNNER, self.folder / "grading_runner.py")
         (self.folder / "setup.json").write_text(json.dumps({
             "setup": setup, "exercise_seconds": options.exercise_seconds,
-            "processes": options.limits.processes, "sweep": options.sandboxed}))
+            "processes": options.limits.processes, "isolate": options.sandboxed,
+            "tmp_mb": options.limits.tmp_mb, "output_mb": options.limits.output_mb}))
         self.jobs.mkdir()
         for path in [self.folder, self.jobs, *self.folder.glob("*.*")]:
             path.chmod(0o755 if path.is_dir() else 0o644)
-        command = [sys.executable, "-I", str(self.folder / "grading_runner.py"),
-                   str(self.folder / "setup.json")]
+        here = Path(INSIDE) if options.sandboxed else self.folder
+        command = [sys.executable, "-I", str(here / "grading_runner.py"),
+                   str(here / "setup.json")]
         wrapper = rlimits_argv(options.limits)
         if options.sandboxed:
             if not bwrap_path():
@@ -112,7 +118,8 @@ class GradingChild:
             # plant a module that a later submission's fork would import
             wrapper += bwrap_argv(self.jobs, None, options.limits, options.uid,
                                   {"MPLBACKEND": "Agg"}, switch_uids_inside=self._switch,
-                                  read_only=[self.folder])
+                                  read_only=[self.folder], job_namespaces=True,
+                                  inside={self.folder: INSIDE})
         with open(self.folder / "stderr.txt", "wb") as errors:
             self.proc = subprocess.Popen(wrapper + command, cwd=self.jobs,
                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -133,23 +140,28 @@ class GradingChild:
         return self.proc is not None and self.proc.poll() is None
 
     def grade(self, exercises: list[Exercise]) -> tuple[dict[str, ExerciseResult | None], bool]:
-        """The validated results per exercise, and whether the runner kept its protocol."""
+        """The validated results per exercise, and whether the runner kept its protocol
+        and proved the job's state gone (else it must not serve again).
+
+        The job's folder holds ``job.json``, ``run`` (where the runner mounts the
+        job's private tmpfs: on the host it stays empty) and ``out``, where the
+        runner copies the expected result files once every process of the job
+        is gone; only the runner writes there.
+        """
         self.served += 1
-        for leftover in self.jobs.iterdir():  # whatever an earlier submission left behind
-            _remove(leftover)
+        for leftover in self.jobs.iterdir():  # a job of a runner that broke off
+            remove_tree(leftover)
         token = secrets.token_hex(16)
         work = self.jobs / token
         out = work / "out"
         out.mkdir(parents=True)
+        (work / "run").mkdir()
         records = []
         for index, exercise in enumerate(exercises):
             uid = self.options.uid + index if self._switch else None
-            (out / exercise.name).mkdir(mode=0o700)
-            if uid is not None:
-                os.chown(out / exercise.name, uid, uid)
             records.append(dict(vars(exercise), uid=uid))
         (work / "job.json").write_text(json.dumps({"exercises": records}))
-        for path in (work, out, work / "job.json"):
+        for path in (work, out, work / "run", work / "job.json"):
             path.chmod(0o755 if path.is_dir() else 0o644)
         deadline = time.monotonic() + self.options.exercise_seconds * len(exercises) + 10
         try:
@@ -159,8 +171,11 @@ class GradingChild:
         except OSError:
             answer = b""
         intact = answer.strip() == f"done {token}".encode()
+        if not intact and self.proc is not None:
+            _kill(self.proc)  # it serves no one again; nothing of it may still write here
+            self.proc = None
         results = {e.name: read_exercise(out, e.name, len(e.calls)) for e in exercises}
-        _remove(work)
+        remove_tree(work)
         return results, intact
 
     def _read_line(self, deadline: float) -> bytes:
@@ -180,7 +195,10 @@ class GradingChild:
         if self.proc is not None:
             _kill(self.proc)
             self.proc = None
-        shutil.rmtree(self.folder, ignore_errors=True)
+        try:
+            remove_tree(self.folder)
+        except OSError:
+            pass
 
 
 def _environment() -> dict:
@@ -188,13 +206,6 @@ def _environment() -> dict:
     env = {k: os.environ[k] for k in keep if k in os.environ}
     env.update(HOME="/tmp", MPLBACKEND="Agg", OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
     return env
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        path.unlink(missing_ok=True)
 
 
 def _kill(proc: subprocess.Popen) -> None:

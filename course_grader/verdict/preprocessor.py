@@ -49,8 +49,8 @@ VERDICT_CPU_SECONDS = 120
 
 
 class TrustedVerdict(NbGraderPreprocessor,
-                     limit_traits("memory_mb", "cpu_seconds", "processes",
-                                  cpu_seconds=VERDICT_CPU_SECONDS)):
+                     limit_traits("memory_mb", "cpu_seconds", "processes", "tmp_mb",
+                                  "output_mb", cpu_seconds=VERDICT_CPU_SECONDS)):
     """Score every test cell from data produced by a fresh sandboxed child."""
 
     sandboxed = Bool(True, help="run the grading child in bubblewrap").tag(config=True)

@@ -6,17 +6,23 @@ folder, with the course's provided modules, and run there inside the sandbox as
     python -I grading_runner.py setup.json
 
 It decides nothing.  It runs the course's setup cell (text chosen by the
-grader) once, says ``setup-ok``, then serves jobs: the grader writes
-``jobs/<token>/job.json`` (one submission's answer cells and the layer sizes
-to call each function on) and sends the token on stdin.  Each answer cell
-runs in a fork of the prepared namespace, under a uid of its own when the
-grader runs as root, and calls the student's function; the fork writes plain
-data (``result.json`` and ``.npy`` files without pickles).  Then every
-process a student started is killed, their files in /tmp are removed, and the
-runner answers ``done <token>``.  The process that runs this file never
-executes student code itself, and no fork can reach its stdin or stdout (they
-are closed in the fork, and the runner cannot be traced).  The grader still
-treats every byte written here as a claim to be validated.
+grader) once, checks that it can seal a job, says ``setup-ok``, then serves
+jobs: the grader writes ``jobs/<token>/job.json`` (one submission's answer
+cells and the layer sizes to call each function on) and sends the token on
+stdin.  Each job is sealed: a supervisor forked for it takes new mount, IPC
+and pid namespaces, mounts fresh sized tmpfs over /tmp, /dev/shm and the
+job's ``run`` folder, and forks the job's init, which runs each answer cell
+in a fork of the prepared namespace (under a uid of its own when the grader
+runs as root, with no capability) that calls the student's function and
+writes plain data (``result.json`` and ``.npy`` files without pickles), and
+kills every process of the job after each one.  The supervisor then copies
+only those files into ``out`` and exits: the job's namespaces and tmpfs,
+whatever students built there, go with it.  The runner answers
+``done <token>``, or ``unclean <token>`` when it cannot prove the job gone
+(then it must not serve again).  The process that runs this file never
+executes student code itself, and no fork can reach its stdin or stdout
+(they are closed in the fork, and the runner cannot be traced).  The grader
+still treats every byte written here as a claim to be validated.
 
 Standard library and numpy only: nothing of the grader is importable here.
 """
@@ -26,15 +32,26 @@ import json
 import os
 import re
 import resource
-import shutil
 import signal
+import stat
 import sys
 import time
 
 MAX_MESSAGE = 300
+PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
+PR_CAPBSET_DROP = 24
+PR_SET_NO_NEW_PRIVS = 38
+CAPABILITY_VERSION_3 = 0x20080522
+CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWPID = 0x00020000, 0x08000000, 0x20000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
+MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 TOKEN = re.compile(r"[0-9a-f]{16,64}")
 SCRATCH = ("/tmp", "/dev/shm")
+SCRATCH_INODES = 4096  # files and folders per tmpfs of a job
+ARRAY_FILE = re.compile(r"c\d{1,2}_\d{1,2}\.npy")
+COPY_FILE = 16 << 20  # what intake accepts at most, per file and per exercise
+COPY_TOTAL = 96 << 20
 
 
 class _Shell:
@@ -121,6 +138,22 @@ def _become(uid, processes):
     os.setuid(uid)
 
 
+def _drop_capabilities():
+    """No capability survives into student code, whatever uid it runs under.
+
+    As root the uid switch already clears them; without root the runner holds
+    CAP_SYS_ADMIN in bubblewrap's user namespace, and the fork keeps its uid.
+    """
+    libc = _libc()
+    for cap in range(64):  # nor can an exec regain them from the bounding set
+        libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)
+    header = (ctypes.c_uint32 * 2)(CAPABILITY_VERSION_3, 0)
+    if libc.capset(header, (ctypes.c_uint32 * 6)()) != 0:
+        raise OSError(ctypes.get_errno(), "capset")
+    if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "no_new_privs")
+
+
 def _fork(attempts=100):
     for _ in range(attempts):  # processes just killed may still count for a moment
         try:
@@ -139,6 +172,17 @@ def _in_fork(private, work):
     os.chdir(work)
 
 
+def _wait(pid, seconds):
+    """The wait status of ``pid``, or None if it was still running at the deadline."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        time.sleep(0.02)
+    return None
+
+
 def _run_forked(exercise, namespace, setup, folder, private, work):
     pid = _fork()
     if pid == 0:
@@ -146,20 +190,16 @@ def _run_forked(exercise, namespace, setup, folder, private, work):
             _in_fork(private, work)
             if exercise.get("uid") is not None:
                 _become(exercise["uid"], setup["processes"])
+            if setup["isolate"]:
+                _drop_capabilities()
             _exercise(exercise, namespace, folder)
         finally:
             os._exit(0)
-    deadline = time.monotonic() + setup["exercise_seconds"]
-    while time.monotonic() < deadline:
-        done, _ = os.waitpid(pid, os.WNOHANG)
-        if done:
-            break
-        time.sleep(0.02)
-    else:
+    if _wait(pid, setup["exercise_seconds"]) is None:
         _kill(-pid)
         os.waitpid(pid, 0)
-    if setup["sweep"]:
-        # alone in the sandbox's pid namespace: whatever the student started dies here
+    if setup["isolate"]:
+        # the init of the job's pid namespace: whatever the student started dies here
         _kill(-1)
         _reap()
 
@@ -180,53 +220,198 @@ def _kill(target):
         pass
 
 
-def _scratch_entries():
-    found = set()
-    for folder in SCRATCH:
-        try:
-            found.update(os.path.join(folder, name) for name in os.listdir(folder))
-        except OSError:
-            pass
-    return found
+def _libc():
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong,
+                           ctypes.c_char_p]
+    return libc
 
 
-def _tidy(keep, uids, private, work):
-    """Remove what students left in /tmp and /dev/shm, as the uid that owns it.
+def _mount(source, target, kind, flags, options):
+    def encode(text):
+        return None if text is None else text.encode()
 
-    The runner itself holds no right to other uids' files in the sticky /tmp,
-    so a fork per uid does it; ``keep`` is what the setup cell made there.
+    if _libc().mount(encode(source), encode(target), encode(kind), flags, encode(options)):
+        code = ctypes.get_errno()
+        raise OSError(code, f"mount {kind or source} on {target}: {os.strerror(code)}")
+
+
+def _tmpfs(target, megabytes, mode):
+    _mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV,
+           f"size={megabytes}m,nr_inodes={SCRATCH_INODES},mode={mode}")
+
+
+def _seal(work, setup):
+    """In the supervisor: new mount, IPC and pid namespaces and fresh tmpfs mounts.
+
+    The jobs folder becomes read-only (student code can change nothing the
+    grader reads there), /tmp and /dev/shm are empty sized tmpfs, and ``run``
+    (the exercises' output folders) is one too.  The next fork is the job's init.
     """
-    for uid in uids:
-        pid = _fork()
-        if pid == 0:
-            try:
-                _in_fork(private, work)
-                if uid is not None:
-                    os.setgroups([])
-                    os.setgid(uid)
-                    os.setuid(uid)
-                for path in _scratch_entries() - keep:
-                    if os.path.isdir(path) and not os.path.islink(path):
-                        shutil.rmtree(path, ignore_errors=True)
-                    else:
-                        try:
-                            os.unlink(path)
-                        except OSError:
-                            pass
-            finally:
-                os._exit(0)
-        os.waitpid(pid, 0)
+    if _libc().unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWPID) != 0:
+        raise OSError(ctypes.get_errno(), "unshare")
+    _mount(None, "/", None, MS_REC | MS_PRIVATE, None)  # nothing leaks back to the sandbox
+    jobs = os.path.dirname(work)
+    _mount(jobs, jobs, None, MS_BIND | MS_REC, None)
+    _mount(None, jobs, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, None)
+    for scratch in SCRATCH:
+        _tmpfs(scratch, setup["tmp_mb"], "1777")
+    _tmpfs(os.path.join(work, "run"), setup["output_mb"], "0755")
 
 
-def _grade(token, namespace, setup, keep, private):
+def _job_init(job, namespace, setup, work, private):
+    """pid 1 of the job's namespace: run each exercise, kill everything after each one."""
+    _libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if setup["isolate"]:
+        # a /proc of the job's own pid namespace: the runner is not in it
+        _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
+    for exercise in job["exercises"]:
+        folder = os.path.join(work, "run", exercise["name"])
+        _run_forked(exercise, namespace, setup, folder, private, work)
+
+
+def _copy_out(exercises, run, out_fd):
+    """Only the expected result files, as plain bytes, into the grader's folder."""
+    for exercise in exercises:
+        name = exercise["name"]
+        os.mkdir(name, 0o755, dir_fd=out_fd)
+        target = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=out_fd)
+        try:
+            source = os.open(os.path.join(run, name),
+                             os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        except OSError:
+            os.close(target)
+            continue
+        try:
+            budget = COPY_TOTAL
+            for entry in sorted(os.listdir(source)):  # at most SCRATCH_INODES names
+                if entry == "result.json" or ARRAY_FILE.fullmatch(entry):
+                    budget -= _copy_file(source, target, entry, min(budget, COPY_FILE))
+                    if budget <= 0:
+                        break
+        finally:
+            os.close(source)
+            os.close(target)
+
+
+def _copy_file(source, target, entry, limit):
+    try:
+        fd = os.open(entry, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=source)
+    except OSError:
+        return 0
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1 or info.st_size > limit:
+            return 0
+        data = os.read(fd, limit + 1)
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        return 0
+    out = os.open(entry, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644,
+                  dir_fd=target)
+    try:
+        os.write(out, data)
+    finally:
+        os.close(out)
+    return len(data)
+
+
+def _supervise(job, namespace, setup, work, private):
+    """The job's supervisor (a fork of the runner); 0 only if everything went to plan.
+
+    Its namespaces and tmpfs mounts exist only while it lives: once the job's
+    init has ended (and with it every process of the job), it copies the
+    expected result files out and exits, and everything else of the job is
+    dropped with it, never walked.
+    """
+    out_fd = os.open(os.path.join(work, "out"), os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    if setup["isolate"]:
+        _seal(work, setup)
+    run = os.path.join(work, "run")
+    for exercise in job["exercises"]:
+        folder = os.path.join(run, exercise["name"])
+        os.mkdir(folder, 0o700)
+        if exercise.get("uid") is not None:
+            os.chown(folder, exercise["uid"], exercise["uid"])
+    init = _fork()
+    if init == 0:
+        code = 1
+        try:
+            os.close(out_fd)  # the grader's folder is never within a student's reach
+            _job_init(job, namespace, setup, work, private)
+            code = 0
+        finally:
+            os._exit(code)
+    status = _wait(init, setup["exercise_seconds"] * len(job["exercises"]) + 5)
+    if status is None:
+        _kill(init)  # the job's pid namespace, and every process in it, ends with its init
+        os.waitpid(init, 0)
+        return 1
+    _copy_out(job["exercises"], run, out_fd)
+    return 0 if os.waitstatus_to_exitcode(status) == 0 else 1
+
+
+def _others_alive(attempts=50):
+    """Processes of the sandbox besides its init and this runner (a sealed job leaves none;
+    one just killed may take a moment to be reaped by the sandbox's init)."""
+    mine = {1, os.getpid()}
+    for _ in range(attempts):
+        try:
+            others = [p for p in os.listdir("/proc") if p.isdigit() and int(p) not in mine]
+        except OSError:
+            return ["(no /proc)"]
+        if not others:
+            return []
+        time.sleep(0.02)
+    return others
+
+
+def _can_seal():
+    """Whether this sandbox lets a job be sealed (tried once, before any student code)."""
+    probe = _fork()
+    if probe == 0:
+        code = 1
+        try:
+            if _libc().unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWPID) == 0:
+                _mount(None, "/", None, MS_REC | MS_PRIVATE, None)
+                for scratch in SCRATCH:
+                    _tmpfs(scratch, 1, "1777")
+                init = os.fork()
+                if init == 0:
+                    try:
+                        _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
+                    finally:
+                        os._exit(0 if os.getpid() == 1 else 1)
+                code = os.waitstatus_to_exitcode(os.waitpid(init, 0)[1])
+        finally:
+            os._exit(code)
+    return os.waitstatus_to_exitcode(os.waitpid(probe, 0)[1]) == 0
+
+
+def _grade(token, namespace, setup, private):
+    """Run one job; True when its state is provably gone (the runner may serve again)."""
     work = os.path.join(os.getcwd(), token)
     with open(os.path.join(work, "job.json")) as fh:
         job = json.load(fh)
-    for exercise in job["exercises"]:
-        folder = os.path.join(work, "out", exercise["name"])
-        _run_forked(exercise, namespace, setup, folder, private, work)
-    if setup["sweep"]:
-        _tidy(keep, {e.get("uid") for e in job["exercises"]}, private, work)
+    supervisor = _fork()
+    if supervisor == 0:
+        code = 1
+        try:
+            _in_fork(private, work)
+            code = _supervise(job, namespace, setup, work, private)
+        finally:
+            os._exit(code)
+    status = _wait(supervisor, setup["exercise_seconds"] * len(job["exercises"]) + 30)
+    if status is None:
+        _kill(supervisor)
+        os.waitpid(supervisor, 0)
+    clean = status is not None and os.waitstatus_to_exitcode(status) == 0
+    if setup["isolate"]:
+        _kill(-1)  # nothing of the job may remain; if anything did, it is not clean
+        _reap()
+        clean = clean and not _others_alive()
+    return clean
 
 
 def main(setup_path):
@@ -248,7 +433,10 @@ def main(setup_path):
     except BaseException as error:  # noqa: BLE001 - a broken grading set-up, said loudly
         os.write(report, f"setup-failed {type(error).__name__}: {error}\n".encode())
         raise
-    keep = _scratch_entries()
+    if setup["isolate"] and not _can_seal():
+        os.write(report, b"setup-failed the sandbox refuses the namespaces and tmpfs mounts "
+                         b"that seal each submission (CAP_SYS_ADMIN in bubblewrap)\n")
+        sys.exit(1)
     # the first line the grader reads from us, written before any student code runs
     os.write(report, b"setup-ok\n")
     os.dup2(quiet, 2)
@@ -258,8 +446,8 @@ def main(setup_path):
             token = raw.decode(errors="replace").strip()
             if not TOKEN.fullmatch(token):
                 return
-            _grade(token, namespace, setup, keep, private)
-            os.write(report, f"done {token}\n".encode())
+            clean = _grade(token, namespace, setup, private)
+            os.write(report, f"{'done' if clean else 'unclean'} {token}\n".encode())
 
 
 def _line(stream):

@@ -193,7 +193,8 @@ FORGE_RESULTS = '''
 import json, os
 _job = json.load(open("job.json"))  # the runner's job for this submission, in our folder
 for _ex in _job["exercises"]:
-    _folder = os.path.join("out", _ex["name"])
+    # each exercise's output folder (the job's tmpfs; the runner copies results out of it)
+    _folder = os.path.join("run", _ex["name"])
     try:
         _calls = []
         for _i, _call in enumerate(_ex["calls"]):

@@ -40,7 +40,8 @@ def parse(argv: list[str]) -> dict:
     """Mounts, flags, environment and the wrapped command of a bubblewrap argv."""
     split = argv.index("--")
     opts, command = argv[1:split], argv[split + 1:]
-    found = {"binds": [], "ro_binds": [], "env": {}, "flags": [], "caps": [], "command": command}
+    found = {"binds": [], "ro_binds": [], "env": {}, "flags": [], "caps": [], "command": command,
+             "dropped": [], "dirs": [], "tmpfs": {}}
     i = 0
     while i < len(opts):
         opt = opts[i]
@@ -54,9 +55,19 @@ def parse(argv: list[str]) -> dict:
         elif opt == "--cap-add":
             found["caps"].append(opts[i + 1])
             i += 2
+        elif opt == "--cap-drop":
+            found["dropped"].append(opts[i + 1])
+            i += 2
+        elif opt == "--dir":
+            found["dirs"].append(opts[i + 1])
+            i += 2
+        elif opt == "--tmpfs":  # with the --size and --perms given just before it
+            size = opts[i - 1] if i >= 2 and opts[i - 2] == "--size" else None
+            found["tmpfs"][opts[i + 1]] = size
+            i += 2
         elif opt in ("--symlink", "--chmod"):
             i += 3
-        elif opt in ("--size", "--tmpfs", "--proc", "--dev", "--perms", "--hostname",
+        elif opt in ("--size", "--proc", "--dev", "--perms", "--hostname",
                      "--chdir"):
             found[opt] = opts[i + 1]
             if opt == "--size":
@@ -117,7 +128,7 @@ def test_as_root_the_network_pid_ipc_and_uts_namespaces_are_new(folders):
     argv = parse(bwrap_argv(*folders, LIMITS, uid=61000))
     assert {"--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts"} \
         <= set(argv["flags"])
-    assert sorted(argv["caps"]) == ["CAP_SETGID", "CAP_SETUID"]
+    assert sorted(argv["caps"]) == ["CAP_SETGID", "CAP_SETUID"] and argv["dropped"] == ["ALL"]
     # inside, the launcher drops to the slot's uid before anything else runs
     assert argv["command"] == [sys.executable, "-I", "-S", JAIL_INSIDE, "--uid", "61000", "--"]
 
@@ -190,3 +201,47 @@ def test_configured_traits_become_the_limits_each_step_applies():
 def test_a_limit_trait_must_name_a_field_of_limits():
     with pytest.raises(ValueError, match="memory_gb"):
         limit_traits("memory_gb")
+
+
+# -- sealed: nothing a sandbox writes reaches the host's disk -------------------------------
+
+def test_tmp_and_dev_shm_are_sized_tmpfs_and_the_sealed_workdir_one_too(folders):
+    work, kernel = folders
+    (work / "model.py").write_text("X = 1\n")
+    (work / "data").mkdir()
+    (work / "data" / "w.npy").write_bytes(b"x")
+    argv = parse(bwrap_argv(work, kernel, LIMITS, uid=61000, seal_workdir=True))
+    assert argv["tmpfs"] == {"/dev/shm": str(7 * 2**20), "/tmp": str(7 * 2**20),
+                             str(work): str(LIMITS.workdir_mb * 2**20)}
+    # the host's folder is never writable: its plain files are bound read-only
+    assert argv["binds"] == [(str(kernel), str(kernel))]
+    assert (str(work / "model.py"),) * 2 in argv["ro_binds"]
+    assert (str(work / "data" / "w.npy"),) * 2 in argv["ro_binds"]
+    assert argv["dirs"] == [str(work / "data")]
+    assert argv["--chdir"] == str(work)
+
+
+def test_a_sealed_workdir_binds_no_link_and_nothing_of_a_tree_it_refuses(folders, tmp_path):
+    work, kernel = folders
+    secret = tmp_path / "gradebook.db"
+    secret.write_text("secret")
+    (work / "model.py").write_text("X = 1\n")
+    (work / "link.py").symlink_to(secret)
+    argv = parse(bwrap_argv(work, kernel, LIMITS, uid=None, seal_workdir=True))
+    sources = [source for source, _ in argv["ro_binds"] + argv["binds"]]
+    assert str(work / "link.py") not in sources and str(secret) not in sources
+    assert str(work / "model.py") not in sources  # a refused tree is not bound at all
+    assert argv["tmpfs"][str(work)] == str(LIMITS.workdir_mb * 2**20)
+
+
+def test_only_the_grading_child_keeps_the_right_to_mount_and_elsewhere_than_tmp(folders):
+    work, kernel = folders
+    assert "CAP_SYS_ADMIN" not in parse(bwrap_argv(work, kernel, LIMITS, uid=61000))["caps"]
+    for uid in (62000, None):
+        argv = parse(bwrap_argv(work / "jobs", None, LIMITS, uid=uid, read_only=[work],
+                                switch_uids_inside=uid is not None, job_namespaces=True,
+                                inside={work: "/grading"}))
+        assert "CAP_SYS_ADMIN" in argv["caps"]
+        assert argv["ro_binds"][-1] == (str(work), "/grading")
+        assert argv["binds"] == [(str(work / "jobs"), "/grading/jobs")]
+        assert argv["--chdir"] == "/grading/jobs"
