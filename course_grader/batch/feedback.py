@@ -32,7 +32,8 @@ from ..cells import is_test
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS.*?(### END HIDDEN TESTS\n?|$)", re.S)
 PACKAGE_DIR = str(Path(course_grader.__file__).resolve().parent)
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-MARKDOWN_SPECIAL = re.compile(r"[\\`*_\[\]<>!|~$]")
+# what would make markdown of a quoted name: links, images, code, math, tables
+MARKDOWN_SPECIAL = re.compile(r"[\\`\[\]!|$]")
 
 
 def one_line(ename: str, evalue: str) -> str:

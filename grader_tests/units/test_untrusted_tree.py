@@ -80,8 +80,11 @@ def test_deep_wide_and_heavy_trees_are_refused_not_walked(tmp_path):
     deep = tmp_path / "deep"
     deep.mkdir()
     _deep_chain(deep, 3000)
-    with pytest.raises(TreeRefused, match="nested more than 6 deep"):
-        hash_tree(deep)
+    try:
+        with pytest.raises(TreeRefused, match="nested more than 6 deep"):
+            hash_tree(deep)
+    finally:
+        remove_tree(deep)  # pytest's own clean-up of old tmp folders recurses on it
     wide = tmp_path / "wide"
     wide.mkdir()
     for i in range(1000):
