@@ -141,13 +141,16 @@ class Engine:
                 self.client.cancel(list(futures))
 
     def _running(self, futures: dict) -> list:
-        """The futures a worker holds; all of them when the scheduler cannot tell."""
+        """The futures a worker holds (a hung worker's queue too); all of them when no
+        worker is left to run any, or the scheduler does not answer."""
         try:
-            held = {key for keys in self.client.processing().values() for key in keys}
+            processing = self.client.processing()
         except Exception:  # noqa: BLE001 - a scheduler that does not answer: assume all
-            held = set()
-        running = [f for f in futures if f.key in held]
-        return running or list(futures)
+            return list(futures)
+        if not processing:
+            return list(futures)
+        held = {key for keys in processing.values() for key in keys}
+        return [f for f in futures if f.key in held]
 
 
 POLL_SECONDS = 0.2
