@@ -30,7 +30,8 @@ HOSTILE = {
     "class name": (HEAD + "    raise type('Dims_' + '_'.join(map(str, layers_dims)), "
                    "(Exception,), {})('see my name')\n", "an exception of its own class",
                    "raised"),
-    "counted out": (HEAD + "    raise KeyError('x' * layers_dims[1] + '|' + 'y' * layers_dims[2])\n",
+    "counted out": (HEAD + "    raise KeyError('x' * layers_dims[1] + '|' "
+                    "+ 'y' * layers_dims[2])\n",
                     "KeyError", "raised"),
     "key name": (HEAD + "    p = {f'W{l}': np.zeros((layers_dims[l], layers_dims[l - 1])) "
                  "for l in range(1, len(layers_dims))}\n"
@@ -43,8 +44,9 @@ HOSTILE = {
     "value type": (HEAD + "    kind = type('V_' + '_'.join(map(str, layers_dims)), (), {})\n"
                    "    return {k + str(l): kind() for l in range(1, len(layers_dims)) "
                    "for k in 'Wb'}\n", "numpy array", "not_array"),
-    "shape": (HEAD + "    return {k + str(l): np.zeros((1, layers_dims[l] * 10 + layers_dims[l - 1]))"
-              " for l in range(1, len(layers_dims)) for k in 'Wb'}\n", "has shape",
+    "shape": (HEAD + "    return {k + str(l): np.zeros((1, layers_dims[l] * 10 "
+              "+ layers_dims[l - 1])) for l in range(1, len(layers_dims)) for k in 'Wb'}\n",
+              "has shape",
               "wrong_shape"),
 }
 

@@ -147,7 +147,7 @@ _LOCK = threading.Lock()
 @atexit.register
 def _remove_bases() -> None:
     for base in _BASES.values():
-        shutil.rmtree(base.root, ignore_errors=True)
+        _remove(base.root)  # it may hold a student's folder that could not be removed
 
 
 def _base(bundle: Bundle) -> _Base:

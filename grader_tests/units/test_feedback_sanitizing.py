@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 
-from nbformat.v4 import new_code_cell, new_notebook, new_output
 from html_safety import runnable_payloads
+from nbformat.v4 import new_code_cell, new_notebook, new_output
 from tiny import SPEC, error, release
 
 from course_grader.batch import outcome
