@@ -78,8 +78,12 @@ class Engine:
             if self.cluster is not None:
                 self.cluster.close()
 
-    def check_workers(self, bundle: Bundle):
-        """Scatter the bundle and run the canaries on every worker; the bundle's future."""
+    def check_workers(self, bundle: Bundle, bound: float):
+        """Scatter the bundle and run the canaries on every worker; the bundle's future.
+
+        Waits at most ``bound`` seconds (``task_bound``) for the canaries."""
+        from distributed import wait
+
         try:
             self.client.wait_for_workers(1, timeout=300)
         except TimeoutError:
@@ -92,6 +96,12 @@ class Engine:
                                       allow_other_workers=False, pure=False,
                                       key=f"canaries-{uuid.uuid4().hex[:8]}")
                    for addr in workers]
+        try:
+            wait(futures, timeout=bound)
+        except TimeoutError:
+            self.client.cancel(futures)
+            raise EngineError(f"the canaries did not finish within {bound:.0f} s on every "
+                              "worker: a worker hangs; restart the cluster") from None
         places = self.client.gather(futures)  # a GraderBroken here stops the batch
         print(f"Canaries passed on {len(places)} workers", file=self.out, flush=True)
         return shared

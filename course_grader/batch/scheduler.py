@@ -201,7 +201,7 @@ def run_batch(opts: Options, out=sys.stdout) -> Batch:
         if todo:
             with Engine(opts.scheduler, opts.workers, out) as engine:
                 try:
-                    shared = engine.check_workers(bundle)
+                    shared = engine.check_workers(bundle, task_bound(opts.limits))
                 except GraderBroken as broken:
                     raise Refusal(f"the grading set-up is broken on a worker, nobody was "
                                   f"graded: {broken}") from None

@@ -388,6 +388,12 @@ def ensure_canaries(bundle: Bundle) -> None:
 
 
 def canaries_on_worker(bundle: Bundle) -> str:
-    """Dask task: the canaries on this worker (and remembered, so students skip them)."""
-    ensure_canaries(bundle)
+    """Dask task: the canaries on this worker (and remembered, so students skip them).
+
+    Any failure comes back as a plain-text ``GraderBroken`` (it stops the class)."""
+    try:
+        ensure_canaries(bundle)
+    except Exception as error:  # noqa: BLE001 - a set-up that does not grade its canaries
+        raise GraderBroken(_plain(error) if isinstance(error, GraderBroken) else
+                           f"{type(error).__name__}: {_plain(error)}") from None
     return f"{os.uname().nodename}:{os.getpid()}"

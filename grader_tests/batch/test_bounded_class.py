@@ -12,6 +12,7 @@ reaches a feedback page, and nothing in one runs in a browser.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 
@@ -31,6 +32,8 @@ from course_grader.untrusted_tree import remove_tree
 pytestmark = [pytest.mark.slow, pytest.mark.nbgrader, pytest.mark.sandbox, pytest.mark.skipif(
     shutil.which("bwrap") is None, reason="bubblewrap missing: apt-get install bubblewrap")]
 
+# what is tested is who gets graded, not speed: room for a loaded machine's kernels
+LIMITS = dataclasses.replace(TEST_LIMITS, cell_timeout=60, notebook_timeout=600)
 TOKEN = "TREE-XSS-29"
 HOSTILE_NAME = f"<img src=x onerror=alert('{TOKEN}')>.py"
 REFUSED = {"a_deep": "nested more than", "b_link_nb": "symbolic link",
@@ -99,7 +102,7 @@ def _batch(tmp_path_factory, name, full):
     course = new_course(tmp_path_factory.mktemp(name) / "course", None)
     _build(course, batch_only=True)
     try:
-        batch = run_batch(Options(course, workers=2, limits=TEST_LIMITS, progress=False,
+        batch = run_batch(Options(course, workers=2, limits=LIMITS, progress=False,
                                   full=full))
         yield course, {r.student: r for r in batch.results}
     finally:
