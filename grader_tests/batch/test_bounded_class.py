@@ -12,13 +12,14 @@ reaches a feedback page, and nothing in one runs in a browser.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import os
 import shutil
 
 import nbformat
 import pytest
-from batch_corpus import answered
+from batch_corpus import answered, insert_cell
 from batch_support import TEST_LIMITS, new_course
 from html_safety import runnable_payloads
 from tree_helpers import deep_chain
@@ -39,6 +40,11 @@ HOSTILE_NAME = f"<img src=x onerror=alert('{TOKEN}')>.py"
 REFUSED = {"a_deep": "nested more than", "b_link_nb": "symbolic link",
            "c_link_db": "symbolic link", "d_link_master": "symbolic link", "e_fifo": "FIFO"}
 FULL = (10.0, 10.0, 10.0)
+# what the linked files would print into the feedback if the kernel could read them
+PRINT_CLASS = ("import sqlite3\n"
+               "print(sqlite3.connect('gradebook.db').execute('select id from student')"
+               ".fetchall())")
+PRINT_MASTER = "print(open('master.ipynb').read())"
 # honest points of the others; None: not required on plain nbgrader (see the builder)
 GRADED = {"c_ok": FULL, "f_names": (0.0, 0.0, 0.0), "z_ok": FULL}
 BATCH_ONLY = {"g_blank_id": FULL, "h_stray_id": FULL}
@@ -61,10 +67,10 @@ def _build(course, batch_only: bool) -> None:
     folder("b_link_nb")
     (sub / "b_link_nb" / ASSIGNMENT / f"{NOTEBOOK}.ipynb").symlink_to(
         sub / "z_ok" / ASSIGNMENT / f"{NOTEBOOK}.ipynb")
-    (folder("c_link_db", answered(release)) / "gradebook.db").symlink_to(
-        course / "gradebook.db")
-    (folder("d_link_master", release) / "master.ipynb").symlink_to(
-        course / "source" / ASSIGNMENT / f"{NOTEBOOK}.ipynb")
+    (folder("c_link_db", insert_cell(answered(release), 1, PRINT_CLASS)) /
+     "gradebook.db").symlink_to(course / "gradebook.db")
+    (folder("d_link_master", insert_cell(copy.deepcopy(release), 1, PRINT_MASTER)) /
+     "master.ipynb").symlink_to(course / "source" / ASSIGNMENT / f"{NOTEBOOK}.ipynb")
     os.mkfifo(folder("e_fifo", answered(release)) / "data.npy")
     (folder("f_names", release) / HOSTILE_NAME).write_text("print('hi')\n")
     if not batch_only:
@@ -126,15 +132,16 @@ def _points(scores):
 def test_plain_nbgrader_refuses_each_alone_and_grades_the_rest(plain):
     course, log = plain
     db = f"sqlite:///{course / 'gradebook.db'}"
+    graded = {s: _points(exercise_scores(db, s)) for s in REFUSED}
+    assert graded == dict.fromkeys(REFUSED), graded  # never graded (a link got 30/30)
     for student, says in REFUSED.items():
-        assert exercise_scores(db, student) is None, student  # never graded, never 30/30
         assert f"student '{student}' refused" in log and says in log
         assert not (course / "autograded" / student).exists() or \
             not any((course / "autograded" / student).rglob("*.ipynb"))
     for student, points in GRADED.items():
         assert _points(exercise_scores(db, student)) == points, student
-    graded = course / "autograded" / "f_names" / ASSIGNMENT
-    assert sorted(p.name for p in graded.iterdir() if p.suffix == ".py") == sorted(
+    folder = course / "autograded" / "f_names" / ASSIGNMENT
+    assert sorted(p.name for p in folder.iterdir() if p.suffix == ".py") == sorted(
         p.name for p in (course / "source" / ASSIGNMENT).iterdir() if p.suffix == ".py")
 
 
