@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from course_grader.initialization import checks
+from course_grader.initialization import EXERCISES, checks
 from course_grader.initialization.record import GRADING_DIMS
 from course_grader.verdict.child import ChildOptions
 from course_grader.verdict.grading import GradingSetup, grade_answers
@@ -96,3 +96,16 @@ def test_names_come_from_a_catalogue():
     assert checks.exception_name("Dims_4_7_3") == "an exception of its own class"
     assert checks.type_label("list") == "list"
     assert checks.type_label("T_4_7") == "value of another type"
+
+
+def test_wrong_values_do_not_describe_the_spread_of_the_hidden_layers():
+    # right shapes, He's spread, another seed: the standard deviation would be sqrt(2 / n)
+    code = ("import numpy as np\ndef initialize_parameters_he(layers_dims):\n"
+            "    np.random.seed(4)\n    p = {}\n    for l in range(1, len(layers_dims)):\n"
+            "        p['W' + str(l)] = np.random.randn(layers_dims[l], layers_dims[l - 1]) "
+            "* np.sqrt(2 / layers_dims[l - 1])\n"
+            "        p['b' + str(l)] = np.zeros((layers_dims[l], 1))\n    return p\n")
+    verdict, points = grade_answers(SETUP, {"he": code}, UNSANDBOXED)["he_values"]
+    assert points == 0 and verdict.code == "wrong_values", verdict.message
+    graders_words = verdict.message.replace("seed(3)", "").replace(EXERCISES["he"].recipe, "")
+    assert _leftover_numbers(graders_words) == [], verdict.message
