@@ -28,6 +28,9 @@ from .outcome import Assignment, StudentResult, failed_before_grading, gradebook
 from .preflight import check_submission, refusal_message
 from .sandbox import Limits, refuse_without_bwrap
 
+# failures of ours, not of the submission: never saved as the student's result
+TRANSIENT = ("failed: internal error", "failed: no result within")
+
 
 class Refusal(Exception):
     """The batch cannot start; the message says what to do."""
@@ -215,7 +218,8 @@ def run_batch(opts: Options, out=sys.stdout) -> Batch:
                         expected_rows[student] = {k: v for k, (v, _) in rows.items()}
                     elif student in before:
                         expected_rows[student] = before[student]
-                    _save(state / "results" / f"{student}.json", key, result)
+                    if not result.status.startswith(TRANSIENT):  # a re-run grades it again
+                        _save(state / "results" / f"{student}.json", key, result)
                     bar.set_postfix_str(f"{student}: {result.status}"[:40])
                     bar.update(1)
     except EngineError as error:

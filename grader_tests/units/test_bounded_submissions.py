@@ -153,3 +153,17 @@ def test_a_task_never_leaves_a_deep_folder_behind_nor_raises(tmp_path):
     deep_chain(root, 3000)
     task._remove(root)
     assert not root.exists()
+
+
+def test_failures_of_ours_are_not_saved_as_the_students_result(fake_base, monkeypatch):
+    from course_grader.batch.engine import TaskOverdue
+    from course_grader.batch.outcome import failed_before_grading
+
+    overdue = failed_before_grading(SPEC, "s", "h", str(TaskOverdue(60)))
+    monkeypatch.setattr(task, "_grade", lambda *a: 1 / 0)
+    internal = StudentResult.from_dict(task.grade(fake_base, task.Submission("s", "h"),
+                                                  check_canaries=False).result)
+    refused = failed_before_grading(SPEC, "s", "h", "the submission folder was refused: x")
+    assert overdue.status.startswith(scheduler.TRANSIENT)
+    assert internal.status.startswith(scheduler.TRANSIENT)
+    assert not refused.status.startswith(scheduler.TRANSIENT)  # the folder's own doing
