@@ -5,7 +5,14 @@ from pathlib import Path
 
 from course_grader.batch.sandbox import Limits
 from course_grader.gradebook import course_db_url
-from course_grader.pipeline import AUTOGRADE_STEPS, FEEDBACK_STEPS, SANDBOX_UID, VERDICT_UID
+from course_grader.pipeline import (
+                                    AUTOGRADE_EXPORTER,
+                                    AUTOGRADE_STEPS,
+                                    FEEDBACK_STEPS,
+                                    SANDBOX_UID,
+                                    SANITIZE_STEPS,
+                                    VERDICT_UID,
+)
 
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
 HERE = Path(__file__).resolve().parent
@@ -43,6 +50,12 @@ c.IgnorePattern.pattern = (
 # cells in forks of it).  Nothing a browser could run survives into
 # the graded notebook.  See course_grader/pipeline.py and docs/batch-grading.md.
 c.Autograde.autograde_preprocessors = AUTOGRADE_STEPS
+# A submission folder holding a link, a FIFO, a device, a hard link or a tree past
+# the caps is refused (that student alone, with the reason in the log) before
+# nbgrader copies anything; only the notebook and the released files reach the
+# kernel (course_grader/plain_guard.py).
+c.Autograde.exporter_class = AUTOGRADE_EXPORTER
+c.Autograde.sanitize_preprocessors = SANITIZE_STEPS
 c.SandboxKernelManager.uid = SANDBOX_UID  # only used when grading as root
 c.TrustedVerdict.uid = VERDICT_UID  # first of one uid per exercise
 

@@ -8,23 +8,39 @@ verdict (``TrustedVerdict``), and nothing a browser could run survives into
 the graded notebook or the feedback (``InertNotebook``).
 """
 
+# the inert step is the last step of both lists: whatever another step (or the class
+# grader's SanitizeFeedback, inserted before it) adds to a notebook is cleaned too
+INERT_STEP = "course_grader.verdict.preprocessor.InertNotebook"
+
 AUTOGRADE_STEPS = [
     "course_grader.batch.execute.GuardedExecute",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
     "course_grader.verdict.preprocessor.TrustedVerdict",
-    "course_grader.verdict.preprocessor.InertNotebook",
     "nbgrader.preprocessors.SaveAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+    INERT_STEP,
+]
+
+# plain nbgrader autograde: refuse unsafe submission folders before nbgrader copies
+# them, and give the kernel only the notebook and the released files (plain_guard.py)
+AUTOGRADE_EXPORTER = "course_grader.plain_guard.GuardedExporter"
+SANITIZE_STEPS = [
+    "course_grader.plain_guard.OnlyReleasedFiles",
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "nbgrader.preprocessors.OverwriteCells",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 
 FEEDBACK_STEPS = [
     "nbgrader.preprocessors.GetGrades",
     "nbgrader.preprocessors.ClearHiddenTests",
-    "course_grader.verdict.preprocessor.InertNotebook",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+    INERT_STEP,
 ]
 
 # unprivileged uids when nbgrader runs as root: kernels get SANDBOX_UID (+ worker

@@ -184,6 +184,33 @@ def hash_tree(root: Path, caps: TreeCaps = TreeCaps(), owner: int | None = None,
     return digest.hexdigest()
 
 
+def read_tree(root: Path, caps: TreeCaps = TreeCaps(), owner: int | None = None,
+              skip: frozenset[str] = frozenset()) -> tuple[dict[str, bytes], list[str], str]:
+    """The plain files below ``root`` as bytes (relative path -> content), its folders,
+    and the digest ``hash_tree`` gives; or ``TreeRefused``. Holds at most the caps in memory."""
+    files: dict[str, bytes] = {}
+    folders: list[str] = []
+    digest = hashlib.sha256()
+
+    def visit(rel: str, fd: int | None, st: os.stat_result) -> None:
+        digest.update(("D:" if fd is None else "F:").encode() + rel.encode(
+            errors="surrogateescape") + b"\0")
+        if fd is None:
+            folders.append(rel)
+            return
+        digest.update(f"{st.st_size}\0".encode())
+        chunks: list[bytes] = []
+
+        def sink(chunk: bytes) -> None:
+            digest.update(chunk)
+            chunks.append(chunk)
+        _read_all(fd, caps.max_file_bytes, sink)
+        files[rel] = b"".join(chunks)
+
+    _Walk(caps, owner, skip).run(Path(root), visit)
+    return files, folders, digest.hexdigest()
+
+
 def copy_tree(root: Path, dest: Path, caps: TreeCaps = TreeCaps(), owner: int | None = None,
               skip: frozenset[str] = frozenset()) -> tuple[list[TreeEntry], str]:
     """Copy the plain files and folders below ``root`` into the new folder ``dest``.

@@ -101,6 +101,21 @@ def test_header_claiming_a_huge_array_is_refused_before_reading(tmp_path, refusa
     _refused(out, refusals, "array too large")
 
 
+@pytest.mark.parametrize("shape", [(2**70,), (2**40, 2**40), (2**63, 2), (-1,)])
+def test_a_header_whose_size_overflows_is_zero_points_with_a_message(tmp_path, shape):
+    out = _exercise(tmp_path, [_one_array_call()])
+    with open(out / "he" / "c0_0.npy", "wb") as fh:
+        np.lib.format.write_array_header_1_0(fh, {"descr": "<f8", "fortran_order": False,
+                                                  "shape": shape})
+        fh.write(b"\0" * 64)
+    assert intake.read_exercise(out, "he", 1) is None  # no OverflowError: the student is not
+    from course_grader.initialization import EXERCISES, checks  # marked failed
+
+    verdict = checks.judge(EXERCISES["he"], "structure", None, lambda *a: None)
+    assert not verdict.passed and verdict.code == "no_result"
+    assert "not plain numbers of a sensible size" in verdict.message
+
+
 # result.json documents of the wrong shape -> the refusal they must meet (None: refused by
 # the structural checks of read_exercise before any call record is read)
 MALFORMED = [

@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 import uuid
 from collections.abc import Iterator
 
+from ..verdict.preprocessor import VERDICT_CPU_SECONDS
 from . import task
+from .sandbox import Limits
 from .task import Bundle, Submission
 
 
@@ -75,8 +78,12 @@ class Engine:
             if self.cluster is not None:
                 self.cluster.close()
 
-    def check_workers(self, bundle: Bundle):
-        """Scatter the bundle and run the canaries on every worker; the bundle's future."""
+    def check_workers(self, bundle: Bundle, bound: float):
+        """Scatter the bundle and run the canaries on every worker; the bundle's future.
+
+        Waits at most ``bound`` seconds (``task_bound``) for the canaries."""
+        from distributed import wait
+
         try:
             self.client.wait_for_workers(1, timeout=300)
         except TimeoutError:
@@ -89,27 +96,89 @@ class Engine:
                                       allow_other_workers=False, pure=False,
                                       key=f"canaries-{uuid.uuid4().hex[:8]}")
                    for addr in workers]
+        try:
+            wait(futures, timeout=bound)
+        except TimeoutError:
+            self.client.cancel(futures)
+            raise EngineError(f"the canaries did not finish within {bound:.0f} s on every "
+                              "worker: a worker hangs; restart the cluster") from None
         places = self.client.gather(futures)  # a GraderBroken here stops the batch
         print(f"Canaries passed on {len(places)} workers", file=self.out, flush=True)
         return shared
 
-    def grade(self, shared, submissions: Iterator[Submission]) -> Iterator[tuple[str, object]]:
-        """(student, Graded or the exception its task raised), as tasks finish."""
+    def grade(self, shared, submissions: Iterator[Submission], bound: float,
+              run=task.grade) -> Iterator[tuple[str, object]]:
+        """(student, Graded, the exception its task raised, or ``TaskOverdue``), as tasks
+        finish.
+
+        Never waits for ever: when no task has finished for ``bound`` seconds
+        (``task_bound``: longer than any grading may take), every task still
+        running is overdue; it is cancelled and its student reported as such.
+        """
         from distributed import as_completed
 
         futures = {}
         for sub in submissions:
-            future = self.client.submit(task.grade, shared, sub, pure=False,
+            future = self.client.submit(run, shared, sub, pure=False,
                                         key=f"grade-{sub.student}-{uuid.uuid4().hex[:8]}")
             futures[future] = sub.student
+        finished = as_completed(futures)
+        progress = time.monotonic()
         try:
-            for future in as_completed(futures):
-                student = futures.pop(future)
-                if future.status == "finished":
-                    yield student, future.result()
-                else:
-                    yield student, future.exception()
-                future.release()
+            while futures:
+                ready = finished.next_batch(block=False) if finished.has_ready() else []
+                for future in ready:
+                    student = futures.pop(future, None)
+                    if student is None:
+                        continue  # cancelled as overdue
+                    if future.status == "finished":
+                        yield student, future.result()
+                    else:
+                        yield student, future.exception()
+                    future.release()
+                    progress = time.monotonic()
+                if ready:
+                    continue
+                if time.monotonic() - progress > bound:
+                    for future in self._running(futures):
+                        student = futures.pop(future)
+                        self.client.cancel([future])
+                        yield student, TaskOverdue(bound)
+                    progress = time.monotonic()
+                time.sleep(POLL_SECONDS)
         finally:
             if futures:
                 self.client.cancel(list(futures))
+
+    def _running(self, futures: dict) -> list:
+        """The futures a worker holds (a hung worker's queue too); all of them when no
+        worker is left to run any, or the scheduler does not answer."""
+        try:
+            processing = self.client.processing()
+        except Exception:  # noqa: BLE001 - a scheduler that does not answer: assume all
+            return list(futures)
+        if not processing:
+            return list(futures)
+        held = {key for keys in processing.values() for key in keys}
+        return [f for f in futures if f.key in held]
+
+
+POLL_SECONDS = 0.2
+
+
+class TaskOverdue(Exception):
+    """No result came back in time: the worker grading it hung or was lost."""
+
+    def __init__(self, bound: float):
+        super().__init__(f"no result within {bound:.0f} s (the worker grading it hung or was "
+                         "lost); grade this student again")
+
+
+def task_bound(limits: Limits) -> float:
+    """Seconds after which a task that has not finished is overdue.
+
+    A task grades at most three notebooks (a newly joined worker's two
+    canaries and the student), each within the notebook's deadline plus the
+    grading child's CPU cap; 300 s cover nbgrader's start-up and the feedback.
+    """
+    return 3 * (limits.notebook_timeout + VERDICT_CPU_SECONDS) + 300

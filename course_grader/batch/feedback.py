@@ -7,11 +7,14 @@ Runs inside ``nbgrader generate_feedback`` after ``ClearHiddenTests``:
   checks' messages name the mistake, never the reference values); other
   errors keep their traceback minus any line from the grader's package;
 * a note at the top gives the batch status and what preflight repaired,
-  and why grading stopped when a time limit or a resource cap ended the run.
+  and why grading stopped when a time limit or a resource cap ended the run;
+  every value it quotes is escaped, and the inert step runs after it (the
+  last step of ``FEEDBACK_STEPS``).
 """
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from pathlib import Path
@@ -29,6 +32,8 @@ from ..cells import is_test
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS.*?(### END HIDDEN TESTS\n?|$)", re.S)
 PACKAGE_DIR = str(Path(course_grader.__file__).resolve().parent)
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# what would make markdown of a quoted name: links, images, code, math, tables
+MARKDOWN_SPECIAL = re.compile(r"[\\`\[\]!|$]")
 
 
 def one_line(ename: str, evalue: str) -> str:
@@ -74,13 +79,20 @@ class SanitizeFeedback(NbGraderPreprocessor):
         # the same reading of the run that the batch's table and CSV make
         result = read_outcome(spec, data["db_url"], Path(data["course"]), data["student"],
                               report, 0, Path(self.notes_path), Path(data["events"]))
-        lines = [f"**Grading status: {result.status}**", ""]
+        # statuses and findings quote what a student named (files, grade ids): escaped,
+        # and the inert step after this one renders and cleans the whole note again
+        lines = [f"**Grading status: {_quote(result.status)}**", ""]
         if result.gradable:
-            lines += [f"- {exercise}: {points:g} / {spec.exercise_max(exercise):g} points"
-                      for exercise, points in result.exercises.items()]
-        lines += [f"- {note}" for note in result.notes]
-        lines += [f"- {finding.message}" for finding in report.findings]
+            lines += [f"- {_quote(exercise)}: {points:g} / {spec.exercise_max(exercise):g} "
+                      "points" for exercise, points in result.exercises.items()]
+        lines += [f"- {_quote(note)}" for note in result.notes]
+        lines += [f"- {_quote(finding.message)}" for finding in report.findings]
         return "\n".join(lines)
+
+
+def _quote(text: str) -> str:
+    """Grader text that may quote a student's words, as literal text in markdown."""
+    return MARKDOWN_SPECIAL.sub(r"\\\g<0>", html.escape(str(text)))
 
 
 class _CompiledTemplates(BytecodeCache):

@@ -21,6 +21,7 @@ from pathlib import Path
 import nbformat
 
 from ..cells import grade_id_of, is_locked, is_setup, is_solution, is_test, nbgrader_meta
+from ..untrusted_tree import TreeRefused, hash_tree, remove_tree
 from ..verdict.child import to_python
 from ..verdict.selfcontained import defined_functions, outside_names
 
@@ -55,19 +56,35 @@ class Preflight:
         return asdict(self)
 
 
-def submission_hash(folder: Path) -> str:
-    """A digest of every file name and byte in a submission (links by target)."""
-    digest = hashlib.sha256()
+# what the editor leaves beside a notebook; never graded, never hashed
+SKIPPED = frozenset({".ipynb_checkpoints"})
+
+
+def check_submission(folder: Path) -> tuple[str, str | None]:
+    """(digest of every folder, file name and byte, the refusal or None).
+
+    The walk is ``untrusted_tree``'s: iterative, bounded, refusing links,
+    FIFOs, devices, hard links and anything past its caps, so no folder a
+    student built can crash or stall whoever looks at it.
+    """
     if not folder.is_dir():
-        return "missing"
-    for path in sorted(p for p in folder.rglob("*") if ".ipynb_checkpoints" not in p.parts):
-        rel = path.relative_to(folder).as_posix()
-        if path.is_symlink():
-            digest.update(f"L {rel} {path.readlink()}\n".encode())
-        elif path.is_file():
-            digest.update(f"F {rel} {path.stat().st_size}\n".encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()
+        return "missing", None
+    try:
+        return hash_tree(folder, skip=SKIPPED), None
+    except TreeRefused as refused:
+        reason = str(refused)
+    except OSError as error:
+        reason = f"it cannot be read ({error.strerror})"
+    return "refused-" + hashlib.sha256(reason.encode()).hexdigest()[:16], reason
+
+
+def submission_hash(folder: Path) -> str:
+    """The digest of ``check_submission``; never raises."""
+    return check_submission(folder)[0]
+
+
+def refusal_message(reason: str) -> str:
+    return f"the submission folder was refused: {reason}"
 
 
 # the types nbgrader expects in a cell's grading metadata
@@ -162,6 +179,8 @@ class Repairer:
     def _restore(self, nb, grade_id: str, release_cell) -> None:
         present = [c for c in nb.cells if grade_id_of(c) == grade_id]
         if not present:
+            present = self._find_respelled(nb, grade_id)
+        if not present:
             cell = self._find_unlabelled(nb, release_cell)
             if cell is not None:
                 self._copy_metadata(cell, release_cell)
@@ -187,6 +206,19 @@ class Repairer:
             cell.source = release_cell.source
             self.report.note("locked_edited", f"locked cell {grade_id!r} was edited; restored "
                              "the release's version", True)
+
+    def _find_respelled(self, nb, grade_id: str) -> list:
+        """The cell whose grade id is the release's but for blanks (an editor's stray
+        space): the student's cell, not the release's stub, is the one to grade."""
+        known = {gid for gid, _ in self.release_ids}
+        for cell in nb.cells:
+            gid = grade_id_of(cell)
+            if gid and gid not in known and "".join(gid.split()) == grade_id:
+                cell.metadata.nbgrader["grade_id"] = grade_id
+                self.report.note("metadata_altered", f"cell {grade_id!r} had its grading id "
+                                 "changed; restored it from the release", True)
+                return [cell]
+        return []
 
     def _find_unlabelled(self, nb, release_cell):
         mark = _fingerprint(release_cell)
@@ -302,10 +334,11 @@ def preflight(course: Path, student: str, release, work_root: Path, assignment: 
     ``failure``, so the rest of the class is still graded.
     """
     folder = course / "submitted" / student / assignment
-    try:
-        report = Preflight(student, submission_hash(folder))
-    except OSError as error:
-        return Preflight(student, "unreadable", failure=f"cannot read the submission ({error})")
+    content_hash, refused = check_submission(folder)
+    report = Preflight(student, content_hash)
+    if refused:
+        report.failure = refusal_message(refused)
+        return report
     try:
         _preflight(folder, release, work_root / student / assignment, report, notebook)
     except Exception as error:  # a submission we did not foresee: report it, grade the rest
@@ -330,14 +363,10 @@ def _self_contained(nb, release, report: Preflight) -> None:
 
 
 def _preflight(folder: Path, release, work: Path, report: Preflight, notebook: str) -> None:
-    if work.exists():
-        shutil.rmtree(work)
+    remove_tree(work)
     if not folder.is_dir():
         report.failure = f"no {folder.name}/ folder in submitted/{report.student}"
         return
-    links = [p.name for p in folder.rglob("*") if p.is_symlink()]
-    if links:
-        report.note("links", f"symbolic links ignored: {', '.join(sorted(links))}")
     chosen = _pick_notebook(folder, release, report, notebook)
     if chosen is None:
         return

@@ -23,10 +23,13 @@ from ..gradebook import driver_url
 from ..verdict.child import GraderBroken
 from . import export, gradebook_check, record, report, task
 from .bundle import SetupError, make_bundle
-from .engine import Engine, EngineError
+from .engine import Engine, EngineError, TaskOverdue, task_bound
 from .outcome import Assignment, StudentResult, failed_before_grading, gradebook_scores
-from .preflight import submission_hash
+from .preflight import check_submission, refusal_message
 from .sandbox import Limits, refuse_without_bwrap
+
+# failures of ours, not of the submission: never saved as the student's result
+TRANSIENT = ("failed: internal error", "failed: no result within")
 
 
 class Refusal(Exception):
@@ -169,11 +172,15 @@ def run_batch(opts: Options, out=sys.stdout) -> Batch:
     todo, reused = [], []
     hashes = {}
     for student in students:
-        folder = course / "submitted" / student / assignment
-        hashes[student] = submission_hash(folder)
+        hashes[student], refused = _check(course / "submitted" / student, assignment)
         saved = None if opts.force else _load_saved(state / "results" / f"{student}.json",
                                                     key, hashes[student])
-        if saved is not None:
+        if refused is not None:  # that student fails with the reason; the class goes on
+            results[student] = failed_before_grading(spec, student, hashes[student],
+                                                     refusal_message(refused))
+            if student in before:
+                expected_rows[student] = before[student]
+        elif saved is not None:
             results[student] = saved
             reused.append(student)
             if student in before:
@@ -197,11 +204,12 @@ def run_batch(opts: Options, out=sys.stdout) -> Batch:
         if todo:
             with Engine(opts.scheduler, opts.workers, out) as engine:
                 try:
-                    shared = engine.check_workers(bundle)
+                    shared = engine.check_workers(bundle, task_bound(opts.limits))
                 except GraderBroken as broken:
                     raise Refusal(f"the grading set-up is broken on a worker, nobody was "
                                   f"graded: {broken}") from None
-                for student, outcome in engine.grade(shared, submissions()):
+                for student, outcome in engine.grade(shared, submissions(),
+                                                     task_bound(opts.limits)):
                     result = _take(course, db_url, bundle, spec, student, hashes[student],
                                    outcome)
                     results[student] = result
@@ -210,7 +218,8 @@ def run_batch(opts: Options, out=sys.stdout) -> Batch:
                         expected_rows[student] = {k: v for k, (v, _) in rows.items()}
                     elif student in before:
                         expected_rows[student] = before[student]
-                    _save(state / "results" / f"{student}.json", key, result)
+                    if not result.status.startswith(TRANSIENT):  # a re-run grades it again
+                        _save(state / "results" / f"{student}.json", key, result)
                     bar.set_postfix_str(f"{student}: {result.status}"[:40])
                     bar.update(1)
     except EngineError as error:
@@ -243,11 +252,20 @@ def run_batch(opts: Options, out=sys.stdout) -> Batch:
     return Batch(ordered, todo, reused, problems, csv_path, plot, summary_path, spec)
 
 
+def _check(student_dir: Path, assignment: str) -> tuple[str, str | None]:
+    """``preflight.check_submission`` of a student's folder, refusing a linked one."""
+    if student_dir.is_symlink() or (student_dir / assignment).is_symlink():
+        return "refused-link", "the student's folder is a symbolic link"
+    return check_submission(student_dir / assignment)
+
+
 def _take(course: Path, db_url: str, bundle, spec, student: str, content_hash: str,
           outcome) -> StudentResult:
     """The result of one finished task, recorded in the course when it was graded."""
     if isinstance(outcome, GraderBroken):
         raise Refusal(f"the grading set-up broke during the batch: {outcome}")
+    if isinstance(outcome, TaskOverdue):
+        return failed_before_grading(spec, student, content_hash, str(outcome))
     if isinstance(outcome, BaseException):  # a bug of ours, or a worker that kept dying
         return failed_before_grading(spec, student, content_hash,
                                      f"internal error: {outcome!r}"[:300])

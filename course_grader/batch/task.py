@@ -26,6 +26,7 @@ import json
 import logging
 import os
 import shutil
+import stat
 import tempfile
 import threading
 import warnings
@@ -36,17 +37,18 @@ import nbformat
 from traitlets.config import Config
 
 from .. import pipeline
+from ..untrusted_tree import TreeRefused, read_tree, remove_tree
 from ..verdict import preprocessor as verdict_steps
 from ..verdict.child import GraderBroken
 from . import gradebook_copy
 from .outcome import GRADED, Assignment, StudentResult, failed, read_outcome
-from .preflight import preflight
+from .preflight import SKIPPED, Preflight, preflight, refusal_message
 from .sandbox import Limits
 from .slots import hold_slot
 
 EXECUTE_STEP = "course_grader.batch.execute.GuardedExecute"
 FEEDBACK_STEPS = [*pipeline.FEEDBACK_STEPS[:-1], "course_grader.batch.feedback.SanitizeFeedback",
-                  pipeline.FEEDBACK_STEPS[-1]]
+                  pipeline.INERT_STEP]  # the inert step stays last, after the note
 CANARY_SOLUTION = "canary-solution"
 CANARY_RELEASE = "canary-release"
 
@@ -56,7 +58,8 @@ class Submission:
     student: str
     content_hash: str
     files: dict[str, bytes] = field(default_factory=dict)  # path in the folder -> bytes
-    links: dict[str, str] = field(default_factory=dict)  # path -> link target (never followed)
+    folders: list[str] = field(default_factory=list)  # every folder, empty ones too
+    refused: str | None = None  # why the folder was not read (the student fails with it)
 
 
 @dataclass
@@ -90,35 +93,36 @@ class Graded:
 
 
 def read_submission(folder: Path, student: str, content_hash: str) -> Submission:
-    """The submission folder as bytes; links are kept as links (preflight reports them)."""
+    """The submission folder as bytes, read by ``untrusted_tree`` (bounded, no link
+    followed); a folder it refuses comes back as ``refused`` with the reason. Never raises."""
     sub = Submission(student, content_hash)
     if not folder.is_dir():
         return sub
-    for path in sorted(folder.rglob("*")):
-        rel = path.relative_to(folder).as_posix()
-        if ".ipynb_checkpoints" in path.parts:
-            continue
-        if path.is_symlink():
-            sub.links[rel] = os.readlink(path)
-        elif path.is_file():
-            sub.files[rel] = path.read_bytes()
+    try:
+        sub.files, sub.folders, digest = read_tree(folder, skip=SKIPPED)
+    except TreeRefused as refused:
+        return Submission(student, content_hash, refused=str(refused))
+    except OSError as error:
+        return Submission(student, content_hash,
+                          refused=f"it cannot be read ({error.strerror})")
+    if content_hash and digest != content_hash:  # changed since the coordinator hashed it
+        sub.content_hash = digest
     return sub
 
 
 def _write_submission(sub: Submission, folder: Path) -> None:
     folder.mkdir(parents=True)
+    root = folder.resolve()
+    for rel in sub.folders:
+        target = (folder / rel).resolve()
+        if root in target.parents:
+            target.mkdir(parents=True, exist_ok=True)
     for rel, data in sub.files.items():
         target = (folder / rel).resolve()
-        if folder.resolve() not in target.parents:
+        if root not in target.parents:
             continue  # a path that leaves the folder cannot come from a real folder listing
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
-    for rel, link in sub.links.items():
-        target = folder / rel
-        if folder.resolve() in target.parent.resolve().parents or \
-                target.parent.resolve() == folder.resolve():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.symlink_to(link)
 
 
 class _Base:
@@ -143,7 +147,7 @@ _LOCK = threading.Lock()
 @atexit.register
 def _remove_bases() -> None:
     for base in _BASES.values():
-        shutil.rmtree(base.root, ignore_errors=True)
+        _remove(base.root)  # it may hold a student's folder that could not be removed
 
 
 def _base(bundle: Bundle) -> _Base:
@@ -210,11 +214,38 @@ def _run_converter(cls, cfg: Config, assignment: str, student: str, log_path: Pa
 
 
 def grade(bundle: Bundle, sub: Submission, check_canaries: bool = True) -> Graded:
-    """Grade one submission; raises GraderBroken when the grading set-up itself is broken."""
-    if check_canaries:
-        ensure_canaries(bundle)
-    with hold_slot() as slot:
-        return _grade(bundle, sub, slot)
+    """Grade one submission; raises GraderBroken when the grading set-up itself is broken.
+
+    Whatever else goes wrong comes back as data, that student ``failed: <reason>``:
+    an exception must never be the task's result, since one that cannot be
+    pickled back would leave the coordinator waiting for ever.
+    """
+    try:
+        if check_canaries:
+            ensure_canaries(bundle)
+        with hold_slot() as slot:
+            return _grade(bundle, sub, slot)
+    except GraderBroken as broken:  # stops the class: re-raised as plain text
+        raise GraderBroken(_plain(broken)) from None
+    except Exception as error:  # noqa: BLE001 - any bug of ours is this student's failure
+        reason = f"internal error: {type(error).__name__}: {_plain(error)}"
+        try:
+            spec = _base(bundle).spec
+        except Exception as broken:  # noqa: BLE001 - the set-up itself, not this student
+            raise GraderBroken("the grading set-up cannot be prepared on this worker: "
+                               f"{_plain(broken)}") from None
+        return Graded(failed(spec, Preflight(sub.student, sub.content_hash), reason).to_dict(),
+                      where=f"{os.uname().nodename}:{os.getpid()}")
+
+
+def _plain(error: BaseException, limit: int = 200) -> str:
+    """An exception's text as a plain, short str (its own __str__ may fail or lie)."""
+    try:
+        text = str(error)
+    except Exception:  # noqa: BLE001 - a broken __str__
+        text = "(no readable message)"
+    text = text if isinstance(text, str) else "(no readable message)"
+    return "".join(ch if ch.isprintable() else " " for ch in text[:limit])
 
 
 def _grade(bundle: Bundle, sub: Submission, slot: int) -> Graded:
@@ -222,6 +253,10 @@ def _grade(bundle: Bundle, sub: Submission, slot: int) -> Graded:
 
     base = _base(bundle)
     where = f"{os.uname().nodename}:{os.getpid()}"
+    if sub.refused is not None:
+        report = Preflight(sub.student, sub.content_hash)
+        return Graded(failed(base.spec, report, refusal_message(sub.refused)).to_dict(),
+                      where=where)
     tmp = Path(tempfile.mkdtemp(prefix="cg-student-", dir=base.root))
     try:
         course = tmp / "course"
@@ -270,16 +305,38 @@ def _grade(bundle: Bundle, sub: Submission, slot: int) -> Graded:
             graded.result = result.to_dict()
         return graded
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        _remove(tmp)
+
+
+def _remove(tmp: Path) -> None:
+    """Delete a student's private folder at any depth (a kernel may have built a chain
+    there that ``shutil.rmtree`` cannot delete); a leftover is logged, never raised."""
+    try:
+        remove_tree(tmp)
+    except OSError as error:
+        logging.getLogger(__name__).warning("could not remove %s: %s", tmp, error)
 
 
 def _records(folder: Path, bundle: Bundle) -> dict[str, bytes]:
     """The small files nbgrader wrote into ``folder`` besides the notebook, its HTML and
-    the provided files (the coordinator writes those itself)."""
+    the provided files (the coordinator writes those itself). A kernel may have written
+    into this folder too: no link is followed and at most a few dozen names are read."""
     skip = {f"{bundle.notebook}.ipynb", f"{bundle.notebook}.html", *bundle.source_files}
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())
-            if p.is_file() and not p.is_symlink() and p.name not in skip
-            and p.stat().st_size <= 4096}
+    found: dict[str, bytes] = {}
+    with os.scandir(folder) as entries:
+        for count, entry in enumerate(entries):
+            if count >= 64 or len(found) >= 8:
+                break
+            if entry.name in skip or not entry.is_file(follow_symlinks=False):
+                continue
+            try:
+                fd = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+            except OSError:
+                continue
+            with os.fdopen(fd, "rb") as fh:
+                if stat.S_ISREG(os.fstat(fd).st_mode) and os.fstat(fd).st_size <= 4096:
+                    found[entry.name] = fh.read(4097)[:4096]
+    return dict(sorted(found.items()))
 
 
 # -- canaries: the set-up must give the solutions full marks and the release 0 --------
@@ -333,6 +390,12 @@ def ensure_canaries(bundle: Bundle) -> None:
 
 
 def canaries_on_worker(bundle: Bundle) -> str:
-    """Dask task: the canaries on this worker (and remembered, so students skip them)."""
-    ensure_canaries(bundle)
+    """Dask task: the canaries on this worker (and remembered, so students skip them).
+
+    Any failure comes back as a plain-text ``GraderBroken`` (it stops the class)."""
+    try:
+        ensure_canaries(bundle)
+    except Exception as error:  # noqa: BLE001 - a set-up that does not grade its canaries
+        raise GraderBroken(_plain(error) if isinstance(error, GraderBroken) else
+                           f"{type(error).__name__}: {_plain(error)}") from None
     return f"{os.uname().nodename}:{os.getpid()}"

@@ -10,6 +10,8 @@ so class reports can count mistakes.
 
 from __future__ import annotations
 
+import builtins
+import re
 from dataclasses import dataclass
 from typing import Callable
 
@@ -33,6 +35,51 @@ class Failed(Exception):
     def __init__(self, message: str, code: str):
         super().__init__(message)
         self.message, self.code = message, code
+
+
+# -- what a message may quote of the student's own words ------------------------------
+# Exception texts, type names and key names are the student's: an answer can put
+# the layer sizes it was called with into them.  They are shown only from a fixed
+# catalogue (names) or shortened with every number masked (texts); the grader's own
+# words around them (W1..WL, layers_dims[l], "an L-layer network") stay as written.
+
+SHOWN_CHARACTERS = 120  # an exception's message
+STRUCTURE_CHARACTERS = 400  # the structure check's message, with the key names it quotes
+MASK = "…"
+BUILTIN_EXCEPTIONS = frozenset(
+    name for name, value in vars(builtins).items()
+    if isinstance(value, type) and issubclass(value, BaseException)) | {"LinAlgError",
+                                                                        "AxisError"}
+KNOWN_TYPES = frozenset({"NoneType", "bool", "int", "float", "complex", "str", "bytes",
+                         "list", "tuple", "set", "frozenset", "dict", "ndarray", "generator",
+                         "function", "float64", "int64", "float32", "matrix", "module"})
+_NUMBER = re.compile(r"\d+")
+_REPEATED = re.compile(r"(.)\1{3,}")  # a run of one character can count out a size
+
+
+def exception_name(name: str) -> str:
+    """The exception's class name if it is Python's or numpy's own, else a description."""
+    return name if name in BUILTIN_EXCEPTIONS else "an exception of its own class"
+
+
+def type_label(name: str) -> str:
+    """A returned value's type name from the catalogue, else a description."""
+    return name if name in KNOWN_TYPES else "value of another type"
+
+
+def masked(text: str, layers: int = 0, limit: int = SHOWN_CHARACTERS) -> str:
+    """Student text, shortened, with every number masked except the grader's own
+    words: the key names W1..WL and b1..bL, ``layers_dims[l]`` and ``L-layer``."""
+    keep = re.compile(r"\b[Wb](\d+)\b|layers_dims\[(\d+)\]|\b(\d+)-layer\b|\blayer (\d+)\b")
+    protected = [(m.start(), m.end()) for m in keep.finditer(text)
+                 if int(next(g for g in m.groups() if g is not None)) <= layers]
+
+    def mask(match: re.Match) -> str:
+        inside = any(start <= match.start() < end for start, end in protected)
+        return match.group(0) if inside else MASK
+
+    text = _REPEATED.sub(lambda m: m.group(1) * 3 + MASK, _NUMBER.sub(mask, text))
+    return text if len(text) <= limit else text[:limit] + MASK
 
 
 def planned_calls(dims_list) -> list[dict]:
@@ -68,13 +115,14 @@ def judge(exercise: Exercise, part: str, result: ExerciseResult | None,
 
 def _usable_calls(function: str, result: ExerciseResult | None, count: int) -> list:
     if result is None:
-        raise Failed(f"No results came back for {function}: it ran out of time, or the "
-                     "process running it crashed or hit a resource cap.", "no_result")
+        raise Failed(f"No results came back for {function}: it ran out of time, the "
+                     "process running it crashed or hit a resource cap, or what it returned "
+                     "was not plain numbers of a sensible size.", "no_result")
     if not result.defined:
         if result.definition_error:
             name, message = result.definition_error
-            raise Failed(f"The answer cell of {function} raised {name}: {message}",
-                         "cell_raised")
+            raise Failed(f"The answer cell of {function} raised {exception_name(name)}: "
+                         f"{masked(message)}", "cell_raised")
         raise Failed(f"{function} is not defined in its answer cell. Each function must be "
                      "written, whole, in its own answer cell.", "not_defined")
     if len(result.calls) != count:
@@ -92,8 +140,8 @@ def _structure(exercise: Exercise, dims, call: CallResult, structure_problem) ->
                "self-contained in its answer cell." if name == "NameError" else ""
         usual_slip = diagnosis.call_hint(name, message)  # np.zeros(a, b), randn((a, b))
         hint = f" {usual_slip}" if usual_slip else hint
-        raise Failed(f"{function} raised {name}: {message} (on a {layers}-layer network)."
-                     + hint, "raised")
+        raise Failed(f"{function} raised {exception_name(name)}: {masked(message, layers)} "
+                     f"(on a {layers}-layer network)." + hint, "raised")
     if call.input_after is not None and call.input_after != list(dims):
         raise Failed(f"{function} modified the layers_dims list it was given; read it, "
                      "don't change it.", "input_modified")
@@ -101,15 +149,18 @@ def _structure(exercise: Exercise, dims, call: CallResult, structure_problem) ->
         raise Failed(f"{function} returned None: is `return parameters` missing?",
                      "returned_none")
     if call.type_name != "dict":
-        raise Failed(f"{function} must return a dict, not {call.type_name}.", "not_dict")
+        raise Failed(f"{function} must return a dict, not {type_label(call.type_name)}.",
+                     "not_dict")
     # the example's keys on a network of another depth: typed in, not computed
     example = exercise.example_dims
     if sorted(call.keys) == sorted(f"{n}{l}" for l in range(1, len(example)) for n in "Wb") \
             and layers != len(example) - 1:
         raise Failed(diagnosis.HARD_CODED, "hard_coded")
-    problem = structure_problem(call.keys, {**call.others, **call.arrays}, dims)
-    if problem is not None:
-        raise Failed(*problem)
+    others = {key: type_label(kind) for key, kind in call.others.items()}
+    problem = structure_problem(call.keys, {**others, **call.arrays}, dims)
+    if problem is not None:  # it quotes key names and returned shapes: the student's words
+        message, code = problem
+        raise Failed(masked(message, layers, limit=STRUCTURE_CHARACTERS), code)
 
 
 def _values(exercise: Exercise, dims, call: CallResult) -> None:
@@ -126,10 +177,11 @@ def _values(exercise: Exercise, dims, call: CallResult) -> None:
         mistake = diagnosis.name_weight_mistake(exercise, params, dims)
         if mistake is not None:
             raise Failed(mistake.message, mistake.code)
-        summary = diagnosis.describe_values(params, dims)
+        # no summary of the student's numbers: the spread of weights drawn for the hidden
+        # sizes gives those sizes away (He's is sqrt(2 / n[l-1]))
         raise Failed(f"The weights of a {layers}-layer network do not match "
                      f"{exercise.recipe} drawn after np.random.seed(3), layer by layer in "
-                     f"order ({summary}).", "wrong_values")
+                     "order.", "wrong_values")
     for l in range(1, layers + 1):
         if np.any(params[f"b{l}"] != 0):
             raise Failed(f"b{l} is not all zeros; biases start at exactly 0.", "bias_not_zero")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+from html_safety import runnable_payloads
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 from tiny import SPEC, error, release
 
@@ -122,3 +123,60 @@ def test_cell_ids_become_unique_plain_words():
     cell_ids = [c["id"] for c in nb.cells]
     assert cell_ids[0] == "ok-id" and len(set(cell_ids)) == 3
     assert all(c.isalnum() or c in "-_" for i in cell_ids for c in i)
+
+
+# -- the note quotes what a student named; the inert step comes after it ----------------------
+
+TOKEN = "NOTE-XSS-7"
+HOSTILE_NAMES = [f"<img src=x onerror=alert('{TOKEN}')>.py",
+                 f"<script>alert('{TOKEN}')</script>",
+                 f"[click](javascript:alert('{TOKEN}'))",
+                 f"<a href=\"javascript:alert('{TOKEN}')\">x</a>"]
+
+
+def _hostile_note(tmp_path, monkeypatch):
+    """The note of a student whose file names and stray grade ids are HTML."""
+    monkeypatch.setattr(outcome, "gradebook_scores", lambda db, spec, student:
+                        {"double_test": (2.0, False), "other": (3.0, False)})
+    findings = [{"kind": "extra_files", "message": f"files not used for grading: {name}",
+                 "repaired": False} for name in HOSTILE_NAMES]
+    findings += [{"kind": "unknown_cell", "message": f"cell with unknown grading id {name!r} "
+                  "graded as an ordinary cell", "repaired": True} for name in HOSTILE_NAMES]
+    notes = tmp_path / "notes.json"
+    notes.write_text(json.dumps({
+        "student": "s", "content_hash": "h", "db_url": "sqlite://", "course": str(tmp_path),
+        "events": str(tmp_path / "none.json"), "assignment": SPEC.__dict__,
+        "findings": findings}))
+    return sanitized(release(), notes_path=str(notes))
+
+
+def _html(nb) -> str:
+    from nbconvert import HTMLExporter
+
+    return HTMLExporter().from_notebook_node(nb)[0]
+
+
+def test_the_note_escapes_what_it_quotes_even_without_the_inert_step(tmp_path, monkeypatch):
+    nb = _hostile_note(tmp_path, monkeypatch)
+    html = _html(nb)
+    assert runnable_payloads(html, TOKEN) == []
+    assert "onerror=alert" in html.replace("&#x27;", "'")  # shown as text, not dropped
+
+
+def test_after_the_inert_step_the_note_is_still_readable_and_inert(tmp_path, monkeypatch):
+    nb = _hostile_note(tmp_path, monkeypatch)
+    make_inert(nb, {c.source for c in release().cells if c.cell_type == "markdown"})
+    html = _html(nb)
+    assert runnable_payloads(html, TOKEN) == []
+    assert "Grading status: " in html and "files not used for grading" in html
+
+
+def test_the_inert_step_is_the_last_step_of_every_list():
+    from course_grader import pipeline
+    from course_grader.batch import task
+
+    assert pipeline.AUTOGRADE_STEPS[-1] == pipeline.INERT_STEP
+    assert pipeline.FEEDBACK_STEPS[-1] == pipeline.INERT_STEP
+    assert task.FEEDBACK_STEPS[-1] == pipeline.INERT_STEP
+    assert task.FEEDBACK_STEPS.index("course_grader.batch.feedback.SanitizeFeedback") < \
+        len(task.FEEDBACK_STEPS) - 1

@@ -145,6 +145,17 @@ def test_unknown_grade_id_is_graded_as_an_ordinary_cell():
     assert ids(nb) == RELEASE_IDS + [None]
 
 
+@pytest.mark.parametrize("respelled", ["double_answer ", " double_answer", "double_answer\n"])
+def test_a_blank_in_the_answers_grade_id_grades_the_students_code(respelled):
+    nb = copy_of(release())
+    nb.cells[2].source = "def double(x):\n    return 2 * x"
+    nb.cells[2].metadata.nbgrader["grade_id"] = respelled
+    report = repaired(nb)
+    assert kinds(report) == ["metadata_altered"] and report.repaired
+    assert ids(nb) == RELEASE_IDS  # not the release's stub inserted beside it
+    assert nb.cells[2].source.endswith("return 2 * x")
+
+
 def test_duplicated_cell_ids_are_renumbered():
     nb = copy_of(release())
     nb.cells[0]["id"] = nb.cells[1]["id"] = "same"
@@ -226,14 +237,14 @@ def test_no_folder_and_no_notebook_are_failures(tmp_path):
     assert "no notebook in the submission" in run(tmp_path).failure
 
 
-def test_links_are_ignored_and_named(tmp_path):
+def test_a_link_refuses_the_submission_without_following_it(tmp_path):
     folder = submit(tmp_path, {"Doubling.ipynb": notebook_text()})
     secret = write_json(tmp_path / "secret.json", {"answer": 42})
     (folder / "peek.json").symlink_to(secret)
     report = run(tmp_path)
-    assert report.failure is None
-    assert any(f.kind == "links" and "peek.json" in f.message for f in report.findings)
-    assert not (tmp_path / "work" / "s" / "doubling" / "peek.json").exists()
+    assert report.failure and "'peek.json' is a symbolic link" in report.failure
+    assert report.content_hash.startswith("refused-")
+    assert not (tmp_path / "work" / "s" / "doubling").exists()
 
 
 def test_an_answer_leaning_on_a_name_from_another_cell_is_named(tmp_path):
