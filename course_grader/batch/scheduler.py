@@ -210,7 +210,7 @@ def run_batch(opts: Options, out=sys.stdout) -> Batch:
                                   f"graded: {broken}") from None
                 for student, outcome in engine.grade(shared, submissions(),
                                                      task_bound(opts.limits)):
-                    result = _take(course, db_url, bundle, spec, student, hashes[student],
+                    result = record_outcome(course, db_url, bundle, spec, student, hashes[student],
                                    outcome)
                     results[student] = result
                     rows = gradebook_scores(db_url, spec, student) if result.gradable else None
@@ -259,7 +259,7 @@ def _check(student_dir: Path, assignment: str) -> tuple[str, str | None]:
     return check_submission(student_dir / assignment)
 
 
-def _take(course: Path, db_url: str, bundle, spec, student: str, content_hash: str,
+def record_outcome(course: Path, db_url: str, bundle, spec, student: str, content_hash: str,
           outcome) -> StudentResult:
     """The result of one finished task, recorded in the course when it was graded."""
     if isinstance(outcome, GraderBroken):

@@ -1,0 +1,101 @@
+"""Run the grade-on-submit service for a course (the hub starts it; see README).
+
+    python -m course_grader.service --course ~/initialization-course [--workers 1]
+
+Policy, course id and exchange come from the course's ``nbgrader_config.py``
+(``c.GradeOnSubmit``, ``c.CourseDirectory.course_id``, ``c.Exchange.root``).
+With no assignment named the service idles and says so. A broken grading
+set-up stops it before anyone is graded (exit status 3, the reason on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from datetime import timezone
+from pathlib import Path
+
+from nbgrader.api import Gradebook, MissingEntry
+
+from ..batch.bundle import course_config
+from ..batch.scheduler import configured_db_url
+from ..gradebook import driver_url
+from .backend import ClassGraderBackend, ServiceBroken
+from .loop import GradeOnSubmitService, ServicePlaces
+from .policy import GradeOnSubmit
+
+log = logging.getLogger("course_grader.service")
+
+
+def due_dates(db_url: str, assignments: list[str]):
+    """A function giving each assignment's due date (seconds, UTC) from the gradebook."""
+
+    def read() -> dict[str, float | None]:
+        found = {}
+        with Gradebook(db_url) as gb:
+            for name in assignments:
+                try:
+                    due = gb.find_assignment(name).duedate
+                except MissingEntry:
+                    due = None
+                found[name] = None if due is None else \
+                    due.replace(tzinfo=due.tzinfo or timezone.utc).timestamp()
+        return found
+
+    return read
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--course", type=Path, default=Path.cwd())
+    parser.add_argument("--workers", type=int, default=1,
+                        help="submissions graded at once (each a warm worker process)")
+    parser.add_argument("--poll", type=float, default=1.0, help="seconds between rounds")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s grade-on-submit %(levelname)s %(message)s")
+    course = args.course.resolve()
+    config = course_config(course)
+    policy = GradeOnSubmit(config=config)
+    course_id = config.CourseDirectory.get("course_id", "")
+    exchange = config.Exchange.get("root") or os.environ.get("NBGRADER_EXCHANGE_ROOT")
+    if not course_id or not exchange:
+        log.error("the course config names no course id or exchange root: nothing to watch")
+        return 2
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    if not policy.assignments:
+        log.info("grade on submit is off: c.GradeOnSubmit.assignments names no assignment")
+        stop.wait()
+        return 0
+    backend = ClassGraderBackend(course, policy.assignments, workers=args.workers)
+    try:
+        backend.open()
+    except ServiceBroken as broken:
+        log.error("%s", broken)
+        return 3
+    db_url = driver_url(configured_db_url(course))
+    service = GradeOnSubmitService(ServicePlaces(course, Path(exchange), course_id), policy,
+                                   backend, dues=due_dates(db_url, policy.assignments))
+    log.info("grading %s on submit (scores %s, at most %d a day per student, %d s apart)",
+             ", ".join(policy.assignments), "shown" if policy.show_score else "hidden",
+             policy.max_per_day, policy.cooldown_seconds)
+    try:
+        service.run(stop, args.poll)
+    except ServiceBroken as broken:
+        log.error("%s", broken)
+        return 3
+    finally:
+        service.close()
+        backend.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
