@@ -8,6 +8,7 @@ from course_grader.gradebook import course_db_url
 from course_grader.pipeline import (
                                     AUTOGRADE_EXPORTER,
                                     AUTOGRADE_STEPS,
+                                    FEEDBACK_EXPORTER,
                                     FEEDBACK_STEPS,
                                     SANDBOX_UID,
                                     SANITIZE_STEPS,
@@ -65,8 +66,10 @@ c.TrustedVerdict.uid = VERDICT_UID  # first of one uid per exercise
 # feedback.  Grades are the same either way.
 c.ClassGrader.run_every_cell = False
 
-# Feedback must not show hidden test source, nor anything executable.
+# Feedback must not show hidden test source, nor anything executable: the page
+# loads no MathJax, and the lesson's formulas arrive as MathML made here.
 c.GenerateFeedback.preprocessors = FEEDBACK_STEPS
+c.GenerateFeedback.exporter_class = FEEDBACK_EXPORTER
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 

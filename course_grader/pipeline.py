@@ -11,6 +11,10 @@ the graded notebook or the feedback (``InertNotebook``).
 # the inert step is the last step of both lists: whatever another step (or the class
 # grader's SanitizeFeedback, inserted before it) adds to a notebook is cleaned too
 INERT_STEP = "course_grader.verdict.preprocessor.InertNotebook"
+# the same for the feedback page, which also turns the lesson's formulas into MathML
+INERT_FEEDBACK_STEP = "course_grader.verdict.preprocessor.InertFeedback"
+# the feedback page's exporter: nbgrader's feedback template without MathJax
+FEEDBACK_EXPORTER = "course_grader.batch.feedback.FeedbackExporter"
 
 AUTOGRADE_STEPS = [
     "course_grader.batch.execute.GuardedExecute",
@@ -40,7 +44,7 @@ FEEDBACK_STEPS = [
     "nbgrader.preprocessors.GetGrades",
     "nbgrader.preprocessors.ClearHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
-    INERT_STEP,
+    INERT_FEEDBACK_STEP,
 ]
 
 # unprivileged uids when nbgrader runs as root: kernels get SANDBOX_UID (+ worker

@@ -23,7 +23,7 @@ from jinja2 import BytecodeCache
 from nbconvert.exporters import HTMLExporter
 from nbformat.v4 import new_markdown_cell
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Unicode
+from traitlets import Unicode, default
 
 import course_grader
 
@@ -34,6 +34,7 @@ PACKAGE_DIR = str(Path(course_grader.__file__).resolve().parent)
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # what would make markdown of a quoted name: links, images, code, math, tables
 MARKDOWN_SPECIAL = re.compile(r"[\\`\[\]!|$]")
+WORD = re.compile(r"[A-Za-z0-9_-]{1,64}")  # a grade id that is safe as a link target
 
 
 def one_line(ename: str, evalue: str) -> str:
@@ -83,11 +84,23 @@ class SanitizeFeedback(NbGraderPreprocessor):
         # and the inert step after this one renders and cleans the whole note again
         lines = [f"**Grading status: {_quote(result.status)}**", ""]
         if result.gradable:
-            lines += [f"- {_quote(exercise)}: {points:g} / {spec.exercise_max(exercise):g} "
-                      "points" for exercise, points in result.exercises.items()]
+            lines += _exercise_lines(spec, result)
         lines += [f"- {_quote(note)}" for note in result.notes]
         lines += [f"- {_quote(finding.message)}" for finding in report.findings]
         return "\n".join(lines)
+
+
+def _exercise_lines(spec, result) -> list[str]:
+    """Per exercise: its points, then each failed check's diagnosis linked to its cell."""
+    lines = []
+    for exercise, points in result.exercises.items():
+        lines.append(f"- **{_quote(exercise)}: {points:g} / {spec.exercise_max(exercise):g} "
+                     "points**")
+        for cell in spec.exercises.get(exercise, []):
+            if cell in result.errors and WORD.fullmatch(cell):
+                # nbgrader's feedback template anchors every graded cell by its grade id
+                lines.append(f"    - [{_quote(cell)}](#{cell}): {_quote(result.errors[cell])}")
+    return lines
 
 
 def _quote(text: str) -> str:
@@ -118,8 +131,17 @@ class _CompiledTemplates(BytecodeCache):
 _COMPILED = _CompiledTemplates()
 
 
+# templates found before nbconvert's own: mathjax.html.j2 there loads no script
+NO_SCRIPT_TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "no_script"
+
+
 class FeedbackExporter(HTMLExporter):
-    """nbconvert's HTML exporter, with its compiled templates shared between students."""
+    """nbconvert's HTML exporter for feedback: no MathJax (formulas are MathML already),
+    and compiled templates shared between students."""
+
+    @default("template_paths")
+    def _template_paths(self, prune=True, root_dirs=None):
+        return [str(NO_SCRIPT_TEMPLATES), *super()._template_paths(prune, root_dirs)]
 
     def _create_environment(self):
         environment = super()._create_environment()

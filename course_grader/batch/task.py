@@ -48,7 +48,7 @@ from .slots import hold_slot
 
 EXECUTE_STEP = "course_grader.batch.execute.GuardedExecute"
 FEEDBACK_STEPS = [*pipeline.FEEDBACK_STEPS[:-1], "course_grader.batch.feedback.SanitizeFeedback",
-                  pipeline.INERT_STEP]  # the inert step stays last, after the note
+                  pipeline.INERT_FEEDBACK_STEP]  # the inert step stays last, after the note
 CANARY_SOLUTION = "canary-solution"
 CANARY_RELEASE = "canary-release"
 
@@ -178,7 +178,7 @@ def _config(bundle: Bundle, course: Path, db_url: str, work: Path, slot: int,
                            "memory_mb": lim.memory_mb, "processes": lim.processes,
                            "tmp_mb": lim.tmp_mb, "output_mb": lim.output_mb},
         "GenerateFeedback": {"preprocessors": FEEDBACK_STEPS,
-                             "exporter_class": "course_grader.batch.feedback.FeedbackExporter"},
+                             "exporter_class": pipeline.FEEDBACK_EXPORTER},
         "HTMLExporter": {"template_name": "feedback"},
     }))
     return cfg

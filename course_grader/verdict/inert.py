@@ -24,6 +24,8 @@ import nh3
 from nbconvert.filters.markdown import markdown2html
 from nbformat import NotebookNode
 
+from ..math_markup import render_math
+
 IMAGES = {"image/png": b"\x89PNG", "image/jpeg": b"\xff\xd8", "image/gif": b"GIF8"}
 WORD = re.compile(r"[A-Za-z0-9_-]{1,64}")
 URL_SCHEMES = {"http", "https", "mailto"}
@@ -108,8 +110,12 @@ def clean_markdown(source: str) -> str:
     return f'<div class="student-markdown">\n{body}\n</div>'
 
 
-def make_inert(nb, trusted_markdown: set[str] = frozenset()) -> None:
-    """Clean ``nb`` in place; ``trusted_markdown`` holds the instructor's markdown texts."""
+def make_inert(nb, trusted_markdown: set[str] = frozenset(), math: bool = False) -> None:
+    """Clean ``nb`` in place; ``trusted_markdown`` holds the instructor's markdown texts.
+
+    With ``math`` the formulas of the instructor's markdown become cleaned MathML
+    (``math_markup``), for pages that load no MathJax (the feedback).
+    """
     nb.metadata.pop("widgets", None)
     nb.metadata.pop("title", None)
     seen_ids = set()
@@ -129,6 +135,8 @@ def make_inert(nb, trusted_markdown: set[str] = frozenset()) -> None:
             cell.pop("attachments", None)
             if cell.source not in trusted_markdown:
                 cell.source = clean_markdown(cell.source)
+            elif math:
+                cell.source = render_math(cell.source)
         else:  # raw cells are rendered verbatim by some templates
             cell.source = ""
             cell.metadata.pop("raw_mimetype", None)

@@ -94,6 +94,8 @@ class TrustedVerdict(NbGraderPreprocessor,
 class InertNotebook(NbGraderPreprocessor):
     """Strip everything executable from the notebook (see ``inert.py``)."""
 
+    math = False  # formulas stay LaTeX: the formgrader typesets them itself
+
     def preprocess(self, nb, resources):
         try:
             setup = GradingSetup.from_source(_source_dir(self, resources),
@@ -101,5 +103,12 @@ class InertNotebook(NbGraderPreprocessor):
             trusted = setup.trusted_markdown
         except GraderBroken:
             trusted = set()
-        make_inert(nb, trusted)
+        make_inert(nb, trusted, math=self.math)
         return nb, resources
+
+
+class InertFeedback(InertNotebook):
+    """The inert step of the feedback page, whose formulas become MathML (it loads no
+    MathJax: ``batch.feedback.FeedbackExporter``)."""
+
+    math = True

@@ -83,9 +83,29 @@ def test_the_note_gives_status_points_and_repairs(tmp_path, monkeypatch):
     assert note.cell_type == "markdown"
     assert note.source.splitlines() == [
         "**Grading status: timed out**", "",
-        "- double: 0 / 2 points", "- other: 3 / 3 points",
+        "- **double: 0 / 2 points**", "- **other: 3 / 3 points**",
         "- cell timeout in double_test: stopped after 120 s",
         "- answer pasted twice"]
+
+
+def test_the_note_puts_each_diagnosis_first_linked_to_its_cell(tmp_path, monkeypatch):
+    monkeypatch.setattr(outcome, "gradebook_scores", lambda db, spec, student:
+                        {"double_test": (0.0, False), "other": (3.0, False)})
+    monkeypatch.setattr(outcome, "_cell_errors", lambda spec, course, student: {
+        "double_test": [("GradingCheckFailed", "double(5) is 11, not <b>10</b>")],
+        "not a word": [("GradingCheckFailed", "ignored: no such graded cell")]})
+    notes = tmp_path / "notes.json"
+    notes.write_text(json.dumps({
+        "student": "s", "content_hash": "h", "db_url": "sqlite://", "course": str(tmp_path),
+        "events": str(tmp_path / "none.json"), "assignment": SPEC.__dict__, "findings": []}))
+    nb = sanitized(release(), notes_path=str(notes))
+    lines = nb.cells[0].source.splitlines()
+    assert lines[2] == "- **double: 0 / 2 points**"
+    assert lines[3].startswith("    - [double_test](#double_test): GradingCheckFailed")
+    assert "&lt;b&gt;10&lt;/b&gt;" in lines[3]
+    make_inert(nb, {c.source for c in release().cells if c.cell_type == "markdown"})
+    html = _html(nb)
+    assert 'href="#double_test"' in html and "<b>10</b>" not in html
 
 
 # -- verdict/inert.py: one output at a time ---------------------------------------------------
@@ -176,7 +196,7 @@ def test_the_inert_step_is_the_last_step_of_every_list():
     from course_grader.batch import task
 
     assert pipeline.AUTOGRADE_STEPS[-1] == pipeline.INERT_STEP
-    assert pipeline.FEEDBACK_STEPS[-1] == pipeline.INERT_STEP
-    assert task.FEEDBACK_STEPS[-1] == pipeline.INERT_STEP
+    assert pipeline.FEEDBACK_STEPS[-1] == pipeline.INERT_FEEDBACK_STEP
+    assert task.FEEDBACK_STEPS[-1] == pipeline.INERT_FEEDBACK_STEP
     assert task.FEEDBACK_STEPS.index("course_grader.batch.feedback.SanitizeFeedback") < \
         len(task.FEEDBACK_STEPS) - 1

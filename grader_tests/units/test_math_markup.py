@@ -77,3 +77,35 @@ def test_every_formula_of_the_lesson_converts():
 def _formulas(source: str) -> int:
     outside_code = re.sub(r"`[^`]*`", "", source)
     return len(re.findall(r"\$\$.+?\$\$|\$[^$]+\$", outside_code, re.S))
+
+
+def test_the_feedback_page_runs_no_script_and_draws_the_formulas():
+    """The lesson's markdown through the feedback's inert step and exporter."""
+    import os
+
+    import nbformat
+    import nbgrader
+
+    from course_grader.batch.feedback import FeedbackExporter
+    from course_grader.verdict.inert import make_inert
+
+    nb = nbformat.read(SOURCE_NB, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []
+        if "nbgrader" in cell.metadata:
+            cell.metadata.nbgrader["score"] = 0  # what nbgrader's GetGrades adds
+    make_inert(nb, {c.source for c in nb.cells if c.cell_type == "markdown"}, math=True)
+    templates = os.path.join(os.path.dirname(nbgrader.__file__), "server_extensions",
+                             "formgrader", "templates")
+    css = os.path.join(os.path.dirname(nbgrader.__file__), "server_extensions", "formgrader",
+                       "static", "node_modules", "bootstrap", "dist", "css")
+    # as nbgrader's generate_feedback configures its exporter
+    exporter = FeedbackExporter(template_name="feedback", extra_template_basedirs=[templates],
+                                extra_template_paths=[css])
+    page, _ = exporter.from_notebook_node(nb, resources={"nbgrader": {
+        "notebook": "Initialization", "score": 0, "max_score": 30, "late_penalty": 0}})
+    assert "<script" not in page.lower(), "the feedback page loads no script at all"
+    assert "cdnjs" not in page and "MathJax.Hub" not in page
+    assert page.count("<math") >= 100
+    assert "$" not in re.sub(r"<(pre|code)[^>]*>.*?</\1>", "", page, flags=re.S)
