@@ -290,6 +290,14 @@ def _parse(path: Path, report: Preflight):
     except Exception as error:  # nbformat raises several kinds for broken notebooks
         report.failure = f"{path.name} is not a readable notebook ({error.__class__.__name__})"
         return None
+    for cell in nb.cells:  # a cell retyped by hand in the JSON lacks its new type's fields
+        if cell.cell_type == "code":
+            if not isinstance(cell.get("outputs"), list):
+                cell["outputs"] = []
+            cell.setdefault("execution_count", None)
+        else:
+            cell.pop("outputs", None)
+            cell.pop("execution_count", None)
     return nb
 
 
