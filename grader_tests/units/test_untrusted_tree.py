@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from tree_helpers import deep_chain
 
 from course_grader.untrusted_tree import (
     TreeCaps,
@@ -16,21 +17,6 @@ from course_grader.untrusted_tree import (
     remove_tree,
     scan_tree,
 )
-
-
-def _deep_chain(root: Path, levels: int) -> None:
-    """``levels`` nested folders named ``d``, built with one descriptor at a time."""
-    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        for _ in range(levels):
-            os.mkdir("d", dir_fd=fd)
-            sub = os.open("d", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
-            os.close(fd)
-            fd = sub
-        with open(os.open("leaf.txt", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd), "w") as fh:
-            fh.write("bottom")
-    finally:
-        os.close(fd)
 
 
 @pytest.fixture
@@ -79,7 +65,7 @@ def test_a_link_in_place_of_the_folder_is_refused(honest, tmp_path):
 def test_deep_wide_and_heavy_trees_are_refused_not_walked(tmp_path):
     deep = tmp_path / "deep"
     deep.mkdir()
-    _deep_chain(deep, 3000)
+    deep_chain(deep, 3000)
     try:
         with pytest.raises(TreeRefused, match="nested more than 6 deep"):
             hash_tree(deep)
@@ -119,7 +105,7 @@ def test_remove_tree_deletes_any_depth_and_follows_no_link(tmp_path):
     (victim / "keep.txt").write_text("mine")
     root = tmp_path / "built"
     root.mkdir()
-    _deep_chain(root, 5000)  # far past shutil.rmtree's recursion limit
+    deep_chain(root, 5000)  # far past shutil.rmtree's recursion limit
     (root / "link").symlink_to(victim)
     (root / "ro").mkdir()
     (root / "ro" / "f").write_text("x")
