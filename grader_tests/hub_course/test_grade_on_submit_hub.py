@@ -26,6 +26,7 @@ import os
 import re
 import signal
 import sqlite3
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -390,3 +391,45 @@ def _db_url(hub) -> str:
                        hub.course, cwd=hub.course)
     assert found.returncode == 0, found.stderr
     return found.stdout.strip()
+
+
+# ---------------------------------------------------------------- 5. the service's own cluster
+
+def _tree(root: int) -> set[int]:
+    """``root`` and every process below it (the service's Dask scheduler, nanny, worker)."""
+    parents = {}
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            ppid = re.search(r"^PPid:\s+(\d+)", (entry / "status").read_text(), re.M)
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(ppid.group(1))
+    tree, grew = {root}, True
+    while grew:
+        more = {pid for pid, ppid in parents.items() if ppid in tree} - tree
+        tree |= more
+        grew = bool(more)
+    return tree
+
+
+def test_08_students_cannot_use_the_services_grading_cluster(gos):
+    """A student's shell cannot send the service's workers code (they run as the instructor)."""
+    hub = gos
+    [service] = service_pids(hub)
+    tree = _tree(service)
+    listening = subprocess.run(["ss", "-Hltnp"], capture_output=True, text=True).stdout
+    ports = sorted({int(m.group(1)) for line in listening.splitlines()
+                    if any(f"pid={pid}," in line for pid in tree)
+                    for m in [re.search(r"127\.0\.0\.1:(\d+)", line)] if m})
+    assert ports, listening  # the scheduler and the worker listen on loopback
+    probe = ("import os, sys\nfrom distributed import Client\n"
+             "for port in sys.argv[1:]:\n"
+             "    for scheme in ('tcp', 'tls'):\n"
+             "        try:\n"
+             "            client = Client(f'{scheme}://127.0.0.1:{port}', timeout=5)\n"
+             "            print('RAN AS', client.run(os.getuid))\n"
+             "        except Exception as error:\n"
+             "            print('refused', scheme, port, type(error).__name__)\n")
+    tried = hub.run_as(CID, "python", "-c", probe, *map(str, ports), timeout=300)
+    assert "RAN AS" not in tried.stdout, tried.stdout
+    assert tried.stdout.count("refused") == 2 * len(ports), tried.stdout + tried.stderr[-2000:]
