@@ -91,7 +91,9 @@ def test_both_locks_agree_and_every_package_has_hashes():
     for lock in (RUNTIME_LOCK, TEST_LOCK):
         # pip's hash-checking mode (implied by the first hash) needs one for every pin
         entries = re.split(r"\n(?=[A-Za-z0-9])", lock.read_text().split("\n", 2)[2])
-        assert len(entries) == len(lock_pins(lock))
+        # a package may be pinned twice, per Python version (its markers)
+        assert len(entries) == sum(1 for line in lock.read_text().splitlines()
+                                   if PIN.match(line))
         for entry in entries:
             assert "--hash=sha256:" in entry, entry.splitlines()[0]
 

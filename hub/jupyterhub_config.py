@@ -45,3 +45,46 @@ c.Spawner.args = ["--LabApp.news_url=",
                   "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
 c.Spawner.http_timeout = 120
 c.Spawner.start_timeout = 120
+
+# Grade on submit (README, "Grade on submit"): a managed service the hub starts
+# and restarts. It runs as the instructor, whose process already owns the
+# course folder, the gradebook and the intake store, and who grades the batch
+# with the same sandbox; it needs no root. It idles until the instructor names
+# assignments in c.GradeOnSubmit.assignments of the course config, and
+# restarts itself when that file changes.
+c.JupyterHub.services = [{
+    "name": "grade-on-submit",
+    "user": settings["instructor"],
+    "command": [str(venv_bin / "python"), "-m", "course_grader.service",
+                "--course", settings["course"]],
+    "cwd": settings["course"],
+    "environment": {
+        "PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin",
+        "NBGRADER_EXCHANGE_ROOT": settings["exchange"],
+        "JUPYTER_CONFIG_PATH": settings["config_path"],
+        "LANG": "C.UTF-8",
+    },
+}]
+
+
+def _restart_services_quickly(seconds: int = 5) -> None:
+    """A killed service is noticed on the spawner's next poll (30 s by default).
+
+    Services get a spawner class of their own that reads no configuration, so
+    c.Spawner.poll_interval would only change the users' servers; this gives
+    the services' spawner a shorter interval and leaves the users' alone.
+    """
+    from jupyterhub.services import service as hub_services
+    from traitlets import Integer
+
+    base = getattr(hub_services, "_ServiceSpawner", None)
+    if base is None:  # a JupyterHub without it: the default interval applies
+        return
+
+    class QuickPollServiceSpawner(base):
+        poll_interval = Integer(seconds)
+
+    hub_services._ServiceSpawner = QuickPollServiceSpawner
+
+
+_restart_services_quickly()

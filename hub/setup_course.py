@@ -21,6 +21,8 @@ It does what nbgrader's documentation asks for a course with one instructor
   and Validate; formgrader, course list and create-assignment are disabled for
   them, at user level (``jupyter labextension disable --level=user`` and the
   user's ``jupyter_server_config.json``); the instructor keeps them all;
+- with ``--grade-on-submit initialization``, the policy of the hub's
+  grade-on-submit service in the course config (README, "Grade on submit");
 - ``<prefix>/hub-settings.json``, read by ``hub/jupyterhub_config.py``.
 
 Passwords are not set here: accounts log in through PAM (``passwd <user>``),
@@ -127,11 +129,44 @@ def make_exchange(exchange: Path) -> None:
     exchange.chmod(exchange.stat().st_mode | 0o666)
 
 
-def setup_instructor(user: str, venv: Path) -> Path:
+GRADE_ON_SUBMIT_HEADER = "# Grade on submit (README); the service rereads this file."
+
+
+def grade_on_submit_lines(assignments: list[str]) -> list[str]:
+    """The policy block for the course config, with the safe defaults spelled out."""
+    return [GRADE_ON_SUBMIT_HEADER,
+            f"c.GradeOnSubmit.assignments = {assignments!r}",
+            "c.GradeOnSubmit.show_score = False  # the diagnosis only, no points",
+            "c.GradeOnSubmit.max_per_day = 10  # graded submissions per student, any 24 h",
+            "c.GradeOnSubmit.cooldown_seconds = 120  # between two of one student's gradings",
+            "c.GradeOnSubmit.after_due = 'hold'  # late ones wait for the batch grade"]
+
+
+def write_course_config(course: Path, grade_on_submit: list[str] | None) -> None:
+    """The repository's course config; the grade-on-submit block named, or the one kept.
+
+    Running setup again without ``--grade-on-submit`` keeps the policy lines an
+    instructor wrote (every ``c.GradeOnSubmit.`` line), so turning it on by
+    editing the config survives an update.
+    """
+    config = course / "nbgrader_config.py"
+    kept = []
+    if config.exists():
+        kept = [line for line in config.read_text().splitlines()
+                if line.startswith("c.GradeOnSubmit.")]
+    text = (REPO / "nbgrader_config.py").read_text().rstrip("\n") + "\n"
+    if grade_on_submit:
+        block = grade_on_submit_lines(grade_on_submit)
+    else:
+        block = [GRADE_ON_SUBMIT_HEADER, *kept] if kept else []
+    config.write_text(text + ("\n" + "\n".join(block) + "\n" if block else ""))
+
+
+def setup_instructor(user: str, venv: Path, grade_on_submit: list[str] | None = None) -> Path:
     home = Path(pwd.getpwnam(user).pw_dir)
     course = home / COURSE_FOLDER
     course.mkdir(exist_ok=True)
-    shutil.copy2(REPO / "nbgrader_config.py", course / "nbgrader_config.py")
+    write_course_config(course, grade_on_submit)
     shutil.copytree(REPO / "source", course / "source", dirs_exist_ok=True,
                     ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
     jupyter = home / ".jupyter"
@@ -170,6 +205,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--ip", default="127.0.0.1",
                         help="where the hub listens (put TLS in front of it for a real class)")
+    parser.add_argument("--grade-on-submit", default="", metavar="ASSIGNMENTS",
+                        help="comma-separated assignments the hub's grade-on-submit service "
+                             "grades at Submit (writes c.GradeOnSubmit with safe defaults "
+                             "into the course config; default: keep what is there)")
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
         sys.exit("setup_course.py creates accounts and must run as root")
@@ -184,7 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     make_exchange(exchange)
     for user in [args.instructor, *students]:
         make_user(user)
-    course = setup_instructor(args.instructor, venv)
+    on_submit = [a.strip() for a in args.grade_on_submit.split(",") if a.strip()]
+    course = setup_instructor(args.instructor, venv, on_submit or None)
     for student in students:
         setup_student(student, venv)
     proxy = REPO / "hub" / "node_modules" / ".bin" / "configurable-http-proxy"

@@ -4,8 +4,11 @@
 
 Policy, course id and exchange come from the course's ``nbgrader_config.py``
 (``c.GradeOnSubmit``, ``c.CourseDirectory.course_id``, ``c.Exchange.root``).
-With no assignment named the service idles and says so. A broken grading
-set-up stops it before anyone is graded (exit status 3, the reason on stderr).
+With no assignment named the service idles and says so. When the course
+config changes (the instructor turns grading on, or changes the policy) the
+service starts itself again with it (``exec``: the hub's service keeps its
+process). A broken grading set-up stops it before anyone is graded (exit
+status 3, the reason on stderr).
 """
 
 from __future__ import annotations
@@ -49,7 +52,42 @@ def due_dates(db_url: str, assignments: list[str]):
     return read
 
 
+CONFIG_CHECK_SECONDS = 3.0
+
+
+def config_stamp(course: Path) -> tuple:
+    try:
+        st = (course / "nbgrader_config.py").stat()
+    except OSError:
+        return ()
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+def watch_config(course: Path, stop: threading.Event, changed: threading.Event) -> None:
+    """Set ``changed`` and ``stop`` when the course config changes (checked every few s)."""
+    first = config_stamp(course)
+
+    def watch() -> None:
+        while not stop.wait(CONFIG_CHECK_SECONDS):
+            if config_stamp(course) != first:
+                log.info("the course config changed: starting again with it")
+                changed.set()
+                stop.set()
+
+    threading.Thread(target=watch, name="config-watch", daemon=True).start()
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    changed = threading.Event()
+    status = serve(argv, changed)
+    if changed.is_set():  # everything is closed: the same command, the new config
+        logging.shutdown()
+        os.execv(sys.executable, [sys.executable, "-m", "course_grader.service", *argv])
+    return status
+
+
+def serve(argv: list[str], changed: threading.Event) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--course", type=Path, default=Path.cwd())
@@ -70,8 +108,10 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+    watch_config(course, stop, changed)
     if not policy.assignments:
-        log.info("grade on submit is off: c.GradeOnSubmit.assignments names no assignment")
+        log.info("grade on submit is off: c.GradeOnSubmit.assignments names no assignment "
+                 "(the service starts grading when the course config names one)")
         stop.wait()
         return 0
     backend = ClassGraderBackend(course, policy.assignments, workers=args.workers)

@@ -39,8 +39,8 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
-@pytest.fixture(scope="session")
-def hub():
+def need_hub_tools() -> None:
+    """Skip, saying what is missing, where a hub cannot run."""
     if os.geteuid() != 0:
         pytest.skip("the JupyterHub tests create Unix accounts and must run as root")
     if not PROXY.exists():
@@ -49,6 +49,11 @@ def hub():
         pytest.skip("runuser/useradd are missing")
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium")
+
+
+@pytest.fixture(scope="session")
+def hub():
+    need_hub_tools()
     with running_hub() as server:
         yield server
 

@@ -122,17 +122,19 @@ def _wait_healthy(hub: Hub) -> None:
 
 
 @contextlib.contextmanager
-def running_hub():
-    users = [INSTRUCTOR, STUDENT_A, STUDENT_B]
+def running_hub(instructor: str = INSTRUCTOR, students: tuple = (STUDENT_A, STUDENT_B),
+                venv: Path = VENV, prefix_name: str = "course-hub-", setup_args: tuple = ()):
+    """The course's hub; other tests pass account names, a venv and a prefix of their own."""
+    users = [instructor, *students]
     remove_accounts(users)  # left by an interrupted earlier run
-    prefix = Path(tempfile.mkdtemp(prefix="course-hub-", dir="/var/tmp"))
+    prefix = Path(tempfile.mkdtemp(prefix=prefix_name, dir="/var/tmp"))
     prefix.chmod(0o755)
     port = free_port()
     hub = None
     try:
-        _run(sys.executable, SETUP, "--prefix", prefix, "--venv", VENV,
-             "--instructor", INSTRUCTOR, "--students", f"{STUDENT_A},{STUDENT_B}",
-             "--port", port, timeout=900)
+        _run(sys.executable, SETUP, "--prefix", prefix, "--venv", venv,
+             "--instructor", instructor, "--students", ",".join(students),
+             "--port", port, *setup_args, timeout=900)
         settings_path = prefix / "hub-settings.json"
         settings = json.loads(settings_path.read_text())
         settings.update(hub_port=free_port(), proxy_api_port=free_port())
@@ -149,7 +151,7 @@ def running_hub():
             env.pop(name, None)
         with open(log_path, "w") as log:
             process = subprocess.Popen(
-                [VENV / "bin" / "jupyterhub", "-f", HUB_CONFIG], cwd=settings["state"],
+                [venv / "bin" / "jupyterhub", "-f", HUB_CONFIG], cwd=settings["state"],
                 env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True)
         hub = Hub(prefix, port, settings, passwords, process, log_path, users)
