@@ -44,8 +44,14 @@ def warm_imports() -> None:
 
 def _serve(bundle: Bundle, conn) -> None:
     """A worker: the canaries, then one submission at a time until told to stop."""
+    from ..verdict import child
     from ..verdict.child import close_warm_children
 
+    # what the coordinator may hold from an earlier grading is not this worker's: its
+    # passed canaries (this worker proves its own), its grading children and folders
+    task._CANARIES_PASSED.clear()
+    task._BASES.clear()
+    child._WARM.clear()
     try:
         try:
             where = task.canaries_on_worker(bundle)
