@@ -42,10 +42,13 @@ def warm_imports() -> None:
     from . import execute, feedback  # noqa: F401
 
 
-def _serve(bundle: Bundle, conn) -> None:
+def _serve(bundle: Bundle, conn, coordinator: int) -> None:
     """A worker: the canaries, then one submission at a time until told to stop."""
     from ..verdict import child
     from ..verdict.child import close_warm_children
+    from .rlimits import _die_with_parent
+
+    _die_with_parent(coordinator)  # a killed coordinator leaves no worker grading on
 
     # what the coordinator may hold from an earlier grading is not this worker's: its
     # passed canaries (this worker proves its own), its grading children and folders
@@ -106,7 +109,8 @@ class ForkedEngine:
         ctx = multiprocessing.get_context("fork")
         for _ in range(self.workers):
             here, there = ctx.Pipe()
-            proc = ctx.Process(target=_serve, args=(bundle, there), daemon=True)
+            proc = ctx.Process(target=_serve, args=(bundle, there, os.getpid()),
+                               daemon=True)
             proc.start()
             there.close()
             self.procs.append((proc, here))
