@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import sys
+from contextlib import closing
 from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
@@ -42,7 +44,19 @@ def export_definition(db_url: str, assignment: str) -> dict:
                                   "source": c.source, "checksum": c.checksum}
                                  for c in nb.source_cells]})
         return {"name": found.name, "course_id": found.course_id, "duedate": found.duedate,
-                "notebooks": notebooks}
+                "notebooks": notebooks, "alembic_version": _alembic_version(gb)}
+
+
+def _alembic_version(gb: Gradebook) -> str | None:
+    """The schema version nbgrader stamped on the course's gradebook (None: not stamped)."""
+    from sqlalchemy import text
+
+    try:
+        row = gb.db.execute(text("SELECT version_num FROM alembic_version")).first()
+    except Exception:  # noqa: BLE001 - no such table: the copy is stamped by nbgrader itself
+        gb.db.rollback()
+        return None
+    return str(row[0]) if row and isinstance(row[0], str) else None
 
 
 def graded_cells(definition: dict, notebook: str) -> dict[str, float]:
@@ -58,6 +72,13 @@ def build(path: Path, definition: dict) -> Path:
     """A new SQLite gradebook at ``path`` holding only the assignment's definition."""
     path.unlink(missing_ok=True)
     name = definition["name"]
+    version = definition.get("alembic_version")
+    if version:
+        # stamped here with the course gradebook's version: a new database would make
+        # nbgrader run its `alembic` program to learn it, seconds per worker process
+        with closing(sqlite3.connect(path)) as db, db:
+            db.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)")
+            db.execute("INSERT INTO alembic_version (version_num) VALUES (?)", (version,))
     # nbgrader stamps a new database with the output of its `alembic` program
     os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     with Gradebook(f"sqlite:///{path}", course_id=definition["course_id"]) as gb:

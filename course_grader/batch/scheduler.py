@@ -24,11 +24,14 @@ from ..verdict.child import GraderBroken
 from . import export, gradebook_check, record, report, task
 from .bundle import SetupError, make_bundle
 from .engine import Engine, EngineError, TaskOverdue, task_bound
+from .forked import ForkedEngine
 from .outcome import Assignment, StudentResult, failed_before_grading, gradebook_scores
 from .preflight import check_submission, refusal_message
 from .sandbox import Limits, refuse_without_bwrap
 
 # failures of ours, not of the submission: never saved as the student's result
+# up to this many submissions to grade, forked local workers instead of a LocalCluster
+SMALL_CLASS = 50
 TRANSIENT = ("failed: internal error", "failed: no result within")
 
 
@@ -49,6 +52,7 @@ class Options:
     progress: bool = True
     full: bool = False  # run every cell in a sandboxed kernel, not only the verdict
     scheduler: str | None = None  # tcp://host:port of an existing Dask cluster
+    engine: str = "auto"  # "dask", "forked", or auto: forked up to SMALL_CLASS submissions
 
 
 @dataclass
@@ -158,14 +162,6 @@ def run_batch(opts: Options, out=sys.stdout) -> Batch:
     state = course / "build" / "batch" / assignment
     key = f"{bundle.key}-{_digest(db_url)}"
 
-    # a broken set-up must fail here, before anyone is graded (task.run_canaries)
-    print("Canaries (the master notebook's solutions, the untouched release) on the "
-          "coordinator ...", file=out, flush=True)
-    try:
-        task.run_canaries(bundle)
-    except GraderBroken as broken:
-        raise Refusal(f"the grading set-up is broken, nobody was graded: {broken}") from None
-
     results: dict[str, StudentResult] = {}
     before = gradebook_check.snapshot(db_url, spec)
     expected_rows: dict[str, dict] = {}
@@ -188,6 +184,17 @@ def run_batch(opts: Options, out=sys.stdout) -> Batch:
         else:
             todo.append(student)
 
+    if not todo:
+        # nothing to grade, so no worker proves the set-up: a broken one still fails here
+        # (with students to grade, every worker grades the canaries before anyone)
+        print("Canaries (the master notebook's solutions, the untouched release) on the "
+              "coordinator ...", file=out, flush=True)
+        try:
+            task.run_canaries(bundle)
+        except GraderBroken as broken:
+            raise Refusal(f"the grading set-up is broken, nobody was graded: {broken}") \
+                from None
+
     def submissions():
         for student in todo:
             yield task.read_submission(course / "submitted" / student / assignment, student,
@@ -202,7 +209,7 @@ def run_batch(opts: Options, out=sys.stdout) -> Batch:
                file=sys.stderr)
     try:
         if todo:
-            with Engine(opts.scheduler, opts.workers, out) as engine:
+            with _engine(opts, len(todo), out) as engine:
                 try:
                     shared = engine.check_workers(bundle, task_bound(opts.limits))
                 except GraderBroken as broken:
@@ -250,6 +257,15 @@ def run_batch(opts: Options, out=sys.stdout) -> Batch:
     print(f"\nGrades CSV: {csv_path}\nScore plot: {plot}\nFeedback:   {course / 'feedback'}",
           file=out)
     return Batch(ordered, todo, reused, problems, csv_path, plot, summary_path, spec)
+
+
+def _engine(opts: Options, count: int, out):
+    """Dask for ``--scheduler`` and large classes; forked local workers for small ones,
+    whose start costs a fraction of a ``LocalCluster``'s (``forked.py``)."""
+    if opts.scheduler or opts.engine == "dask" or \
+            (opts.engine == "auto" and count > SMALL_CLASS):
+        return Engine(opts.scheduler, opts.workers, out)
+    return ForkedEngine(opts.workers, out)
 
 
 def _check(student_dir: Path, assignment: str) -> tuple[str, str | None]:

@@ -213,7 +213,8 @@ def _run_converter(cls, cfg: Config, assignment: str, student: str, log_path: Pa
         handler.close()
 
 
-def grade(bundle: Bundle, sub: Submission, check_canaries: bool = True) -> Graded:
+def grade(bundle: Bundle, sub: Submission, check_canaries: bool = True,
+          feedback: bool = True) -> Graded:
     """Grade one submission; raises GraderBroken when the grading set-up itself is broken.
 
     Whatever else goes wrong comes back as data, that student ``failed: <reason>``:
@@ -224,7 +225,7 @@ def grade(bundle: Bundle, sub: Submission, check_canaries: bool = True) -> Grade
         if check_canaries:
             ensure_canaries(bundle)
         with hold_slot() as slot:
-            return _grade(bundle, sub, slot)
+            return _grade(bundle, sub, slot, feedback)
     except GraderBroken as broken:  # stops the class: re-raised as plain text
         raise GraderBroken(_plain(broken)) from None
     except Exception as error:  # noqa: BLE001 - any bug of ours is this student's failure
@@ -248,7 +249,7 @@ def _plain(error: BaseException, limit: int = 200) -> str:
     return "".join(ch if ch.isprintable() else " " for ch in text[:limit])
 
 
-def _grade(bundle: Bundle, sub: Submission, slot: int) -> Graded:
+def _grade(bundle: Bundle, sub: Submission, slot: int, feedback: bool = True) -> Graded:
     from nbgrader.converters import Autograde, GenerateFeedback
 
     base = _base(bundle)
@@ -281,7 +282,7 @@ def _grade(bundle: Bundle, sub: Submission, slot: int) -> Graded:
         nb_path = course / "autograded" / sub.student / bundle.assignment / \
             f"{bundle.notebook}.ipynb"
         graded = Graded(result.to_dict(), where=where)
-        if not result.scores:
+        if not result.scores or not feedback:
             return graded
         graded.notebook = nb_path.read_text()
         graded.autograded_files = _records(nb_path.parent, bundle)
@@ -370,9 +371,11 @@ def canary_problem(student: str, result: StudentResult) -> str | None:
 
 
 def run_canaries(bundle: Bundle) -> str:
-    """Grade the canaries here; raises GraderBroken with the reason unless they come out right."""
+    """Grade the canaries here; raises GraderBroken with the reason unless they come out right.
+
+    The proof is the scores, so a canary's feedback page (half its cost) is not made."""
     for sub in bundle.canaries:
-        graded = grade(bundle, sub, check_canaries=False)
+        graded = grade(bundle, sub, check_canaries=False, feedback=False)
         problem = canary_problem(sub.student, StudentResult.from_dict(graded.result))
         if problem:
             raise GraderBroken(f"canary on {graded.where}: {problem}")

@@ -51,3 +51,23 @@ def test_canaries_catch_a_verdict_that_passes_everything(tmp_path):
     bundle.canaries[1].files = dict(bundle.canaries[0].files)
     with pytest.raises(task.GraderBroken, match="untouched release scored 30"):
         task.run_canaries(bundle)
+
+
+def test_every_forked_worker_proves_the_setup_itself(tmp_path):
+    """A worker forked from a coordinator that passed the canaries still grades its own:
+    a set-up that gives the untouched release points stops it before any student."""
+    import io
+
+    from course_grader.batch.forked import ForkedEngine
+
+    course = new_course(tmp_path / "course", None)
+    bundle = make_bundle(course, ASSIGNMENT, f"sqlite:///{course / 'gradebook.db'}",
+                         TEST_LIMITS, True, False)
+    bundle.canaries[1].files = dict(bundle.canaries[0].files)
+    task._CANARIES_PASSED.add(bundle.key)  # as if this process had passed them
+    try:
+        with ForkedEngine(1, io.StringIO()) as engine, \
+                pytest.raises(task.GraderBroken, match="untouched release scored 30"):
+            engine.check_workers(bundle, 600)
+    finally:
+        task._CANARIES_PASSED.discard(bundle.key)

@@ -115,7 +115,7 @@ def test_an_exception_that_cannot_be_pickled_comes_back_as_a_failure(fake_base, 
     with pytest.raises(TypeError):
         pickle.dumps(Unpicklable())  # what used to leave the future pending for ever
 
-    def explode(bundle, sub, slot):
+    def explode(bundle, sub, slot, feedback=True):
         raise Unpicklable()
     monkeypatch.setattr(task, "_grade", explode)
     graded = task.grade(fake_base, task.Submission("s", "h"), check_canaries=False)
@@ -130,7 +130,7 @@ def test_a_broken_set_up_still_stops_the_class_as_plain_text(fake_base, monkeypa
             super().__init__("no reference data")
             self.lock = threading.Lock()
 
-    def broken(bundle, sub, slot):
+    def broken(bundle, sub, slot, feedback=True):
         raise Odd()
     monkeypatch.setattr(task, "_grade", broken)
     with pytest.raises(GraderBroken) as raised:
