@@ -48,7 +48,7 @@ class Engine:
         self.client = None
 
     def __enter__(self) -> Engine:
-        from distributed import Client, LocalCluster
+        from distributed import Client
 
         if self.scheduler:
             try:
@@ -58,18 +58,39 @@ class Engine:
                                   f"({error})") from None
             where = f"the Dask cluster at {self.scheduler}"
         else:
-            # one student at a time per process: nbgrader changes the working folder
-            # and environment while it converts, and the sandbox slot is per grading
-            self.cluster = LocalCluster(
-                n_workers=self.workers, threads_per_worker=1, processes=True,
-                memory_limit=0, silence_logs=logging.ERROR,
-                dashboard_address=":0" if _dashboard_available() else None)
-            self.client = Client(self.cluster)
-            where = f"a local Dask cluster of {self.workers} worker processes"
-        link = self.client.dashboard_link if (self.scheduler or _dashboard_available()) else \
-            "none (pip install bokeh for Dask's dashboard)"
+            self._start_private_cluster()
+            where = (f"a private local Dask cluster (TLS, no dashboard) of {self.workers} "
+                     "worker processes")
+        link = self.client.dashboard_link if self.scheduler and _dashboard_available() else \
+            "none"
         print(f"Engine: {where}; dashboard: {link}", file=self.out, flush=True)
         return self
+
+    def _start_private_cluster(self) -> None:
+        """A local cluster only this process can talk to.
+
+        On a hub every student has a shell on this machine, and a Dask scheduler
+        on 127.0.0.1 without security runs any task anyone sends it, as the
+        account that started it (a student could run code as the instructor).
+        So scheduler, workers and client speak TLS with certificates made in
+        memory (``Security.temporary``, never written down): a connection
+        without them is refused. No dashboard, and the HTTP routes of scheduler
+        and workers (which list the tasks, hence the students) are off.
+        """
+        import dask
+        from distributed import Client, LocalCluster
+        from distributed.security import Security
+
+        security = Security.temporary()
+        # one student at a time per process: nbgrader changes the working folder
+        # and environment while it converts, and the sandbox slot is per grading
+        with dask.config.set({"distributed.scheduler.http.routes": [],
+                              "distributed.worker.http.routes": []}):
+            self.cluster = LocalCluster(
+                n_workers=self.workers, threads_per_worker=1, processes=True,
+                memory_limit=0, silence_logs=logging.ERROR, dashboard_address=None,
+                security=security, protocol="tls://", host="127.0.0.1")
+        self.client = Client(self.cluster, security=security)
 
     def __exit__(self, *exc) -> None:
         try:

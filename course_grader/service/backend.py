@@ -31,38 +31,6 @@ from .loop import Finished
 from .queue import Job
 
 
-class PrivateEngine(Engine):
-    """The engine on a local cluster that only this process can talk to.
-
-    On a hub every student has a shell on the same machine, and a Dask
-    scheduler on 127.0.0.1 without security runs any task anyone sends it, as
-    the account that started it: a student could run code as the instructor.
-    Here the scheduler, the workers and the client speak TLS with certificates
-    made in memory at start (``Security.temporary``) and never written down, so
-    a connection without them is refused; no dashboard, and the HTTP routes of
-    scheduler and workers (which list tasks, hence students) are off.
-    """
-
-    def __enter__(self) -> PrivateEngine:
-        import logging
-
-        import dask
-        from distributed import Client, LocalCluster
-        from distributed.security import Security
-
-        security = Security.temporary()
-        with dask.config.set({"distributed.scheduler.http.routes": [],
-                              "distributed.worker.http.routes": []}):
-            self.cluster = LocalCluster(
-                n_workers=self.workers, threads_per_worker=1, processes=True,
-                memory_limit=0, silence_logs=logging.ERROR, dashboard_address=None,
-                security=security, protocol="tls://", host="127.0.0.1")
-        self.client = Client(self.cluster, security=security)
-        print(f"Engine: a private local Dask cluster (TLS) of {self.workers} worker processes",
-              file=self.out, flush=True)
-        return self
-
-
 class ServiceBroken(RuntimeError):
     """The grading set-up cannot grade anyone; the message says why."""
 
@@ -102,7 +70,7 @@ class ClassGraderBackend:
                 self.bundles[assignment] = bundle
                 self.specs[assignment] = Assignment.of(bundle,
                                                        self.course / "source" / assignment)
-            self.engine = PrivateEngine(None, self.workers, self.out).__enter__()
+            self.engine = Engine(None, self.workers, self.out).__enter__()
             for assignment, bundle in self.bundles.items():
                 self.shared[assignment] = self.engine.check_workers(bundle, self.bound)
         except GraderBroken as broken:

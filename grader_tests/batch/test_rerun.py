@@ -176,8 +176,11 @@ def test_cpu_cap_stops_the_kernel_not_the_grade(tmp_path):
     he_at = [grade_id_of(c) for c in nb.cells].index(EXERCISES["he"].answer_cell)
     nb.cells.insert(he_at, nbformat.v4.new_code_cell("while True:\n    pass"))
     nbformat.write(nb, path)
-    # the cell limit is well above the CPU cap, so the cap is what stops the loop
-    limits = dataclasses.replace(TEST_LIMITS, cell_timeout=90, cpu_seconds=15)
+    # the CPU cap must let the master notebook's canary kernel finish (its whole run costs
+    # about 20-30 CPU-seconds), and the cell and notebook limits are well above the cap,
+    # so the cap is what stops the loop
+    limits = dataclasses.replace(TEST_LIMITS, cell_timeout=300, notebook_timeout=900,
+                                 cpu_seconds=60)
     # the kernel run is what hits the cap: --full
     batch = run_batch(Options(course, workers=1, limits=limits, progress=False, full=True))
     (result,) = batch.results
