@@ -30,7 +30,7 @@ from course_grader.sample_class import sample_class, write_submission
 from course_grader.service.backend import ClassGraderBackend, ServiceBroken
 from course_grader.service.loop import GradeOnSubmitService, ServicePlaces
 from course_grader.service.policy import GradeOnSubmit
-from course_grader.service.queue import DONE, SUPERSEDED
+from course_grader.service.queue import DONE, SUPERSEDED, GradingQueue
 
 pytestmark = [pytest.mark.slow, pytest.mark.nbgrader, pytest.mark.sandbox]
 
@@ -48,12 +48,15 @@ def _course(tmp_path: Path) -> tuple[Path, ServicePlaces]:
 
 
 def _submit(places: ServicePlaces, who: str, secret: str, stamp: str) -> None:
+    """Write a submission beside inbound/, then rename it in whole (as a Submit lands)."""
     sub = next(s for s in sample_class() if s.student == who)
-    folder = places.inbound / f"{ME}+{ASSIGNMENT}+{stamp}+{secret[:6]}"
+    name = f"{ME}+{ASSIGNMENT}+{stamp}+{secret[:6]}"
+    staging = places.inbound.parent / f".staging-{secret[:6]}"
     release_nb = places.course / "release" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
-    write_submission(release_nb, sub, folder)
-    (folder / "submission_secret.txt").write_text(secret)
-    (folder / "timestamp.txt").write_text(stamp)
+    write_submission(release_nb, sub, staging)
+    (staging / "submission_secret.txt").write_text(secret)
+    (staging / "timestamp.txt").write_text(stamp)
+    staging.rename(places.inbound / name)
 
 
 def _page(places: ServicePlaces, secret: str) -> Path:
@@ -128,7 +131,11 @@ def test_the_service_thread_stops_cleanly(tmp_path):
     thread = threading.Thread(target=service.run, args=(stop, 0.1))
     thread.start()
     _submit(places, "ada_correct", "c3" * 32, "2020-01-01 00:00:00.000000 UTC")
-    time.sleep(1.0)
+    watcher = GradingQueue(places.queue_file)  # its own connection, beside the service's
+    deadline = time.monotonic() + 60
+    while watcher.counts() != {"waiting": 1} and time.monotonic() < deadline:
+        time.sleep(0.1)
+    watcher.close()
     stop.set()
     thread.join(timeout=10)
     assert not thread.is_alive()
