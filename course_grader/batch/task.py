@@ -221,22 +221,26 @@ def grade(bundle: Bundle, sub: Submission, check_canaries: bool = True,
     an exception must never be the task's result, since one that cannot be
     pickled back would leave the coordinator waiting for ever.
     """
+    # GraderBroken is raised outside every except block: one raised inside would carry
+    # the original as __context__, which pickles along once distributed is imported
     try:
         if check_canaries:
             ensure_canaries(bundle)
         with hold_slot() as slot:
             return _grade(bundle, sub, slot, feedback)
     except GraderBroken as broken:  # stops the class: re-raised as plain text
-        raise GraderBroken(_plain(broken)) from None
+        stop = _plain(broken)
     except Exception as error:  # noqa: BLE001 - any bug of ours is this student's failure
         reason = f"internal error: {type(error).__name__}: {_plain(error)}"
         try:
             spec = _base(bundle).spec
         except Exception as broken:  # noqa: BLE001 - the set-up itself, not this student
-            raise GraderBroken("the grading set-up cannot be prepared on this worker: "
-                               f"{_plain(broken)}") from None
-        return Graded(failed(spec, Preflight(sub.student, sub.content_hash), reason).to_dict(),
-                      where=f"{os.uname().nodename}:{os.getpid()}")
+            stop = f"the grading set-up cannot be prepared on this worker: {_plain(broken)}"
+        else:
+            return Graded(failed(spec, Preflight(sub.student, sub.content_hash),
+                                 reason).to_dict(),
+                          where=f"{os.uname().nodename}:{os.getpid()}")
+    raise GraderBroken(stop)
 
 
 def _plain(error: BaseException, limit: int = 200) -> str:
