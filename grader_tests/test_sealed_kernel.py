@@ -95,7 +95,7 @@ def test_the_kernel_writes_only_into_a_sized_folder_of_its_own(tmp_path):
     workdir.mkdir(parents=True)
     (workdir / "model.py").write_text("X = 1\n")
     os.chmod(workdir / "model.py", 0o600)  # the kernel's uid may read it all the same
-    report = asyncio.run(run_in_kernel(workdir, CODE))
+    report = _in_own_loop(run_in_kernel(workdir, CODE))
     assert report["listing"] == ["model.py"] and report["model"] == "X = 1\n"
     assert "model_write" in report  # released files are read-only inside
     # every place stopped the ballast at its tmpfs size, give or take what the kernel keeps
@@ -108,3 +108,15 @@ def test_the_kernel_writes_only_into_a_sized_folder_of_its_own(tmp_path):
     # the host's folder: exactly what it held before, nothing the kernel made
     assert sorted(os.listdir(workdir)) == ["model.py"]
     assert (workdir / "model.py").read_text() == "X = 1\n"
+
+
+def _in_own_loop(coroutine):
+    """Run ``coroutine`` in a thread of its own: an earlier test may leave an event loop
+    running in this one, where asyncio.run refuses to start."""
+    import threading
+
+    outcome = {}
+    thread = threading.Thread(target=lambda: outcome.update(value=asyncio.run(coroutine)))
+    thread.start()
+    thread.join()
+    return outcome["value"]
