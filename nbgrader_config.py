@@ -3,7 +3,6 @@
 import os
 from pathlib import Path
 
-from course_grader.batch.sandbox import Limits
 from course_grader.gradebook import course_db_url
 from course_grader.pipeline import (
                                     AUTOGRADE_EXPORTER,
@@ -14,6 +13,7 @@ from course_grader.pipeline import (
                                     SANITIZE_STEPS,
                                     VERDICT_UID,
 )
+from course_grader.sandbox.bubblewrap import Limits
 
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
 HERE = Path(__file__).resolve().parent
@@ -27,7 +27,7 @@ c.CourseDirectory.course_id = "initialization-course"
 # machines or workers (see course_grader/gradebook.py).
 c.CourseDirectory.db_url = course_db_url(HERE)
 
-# Per-cell limit (120 s, course_grader/batch/sandbox.py's Limits, like every
+# Per-cell limit (120 s, course_grader/sandbox/bubblewrap.py's Limits, like every
 # other cap): the slowest cell trains for about 1-2 s here; 120 s leaves room
 # for a slow or loaded machine and still stops an endless loop.
 c.Execute.timeout = Limits.cell_timeout

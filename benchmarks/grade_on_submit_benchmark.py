@@ -50,10 +50,10 @@ from pathlib import Path
 from nbgrader.utils import notebook_hash
 
 from course_grader.assignment import ASSIGNMENT, NOTEBOOK
-from course_grader.batch.scheduler import Options, run_batch
+from course_grader.assignments.initialization.sample_class import sample_class, write_submission
+from course_grader.batch.coordinator import Options, run_batch
 from course_grader.cli import make_course_copy
 from course_grader.nbgrader_run import nbgrader
-from course_grader.sample_class import sample_class, write_submission
 
 sys.path.insert(0, str(Path(__file__).parent))
 from grading_benchmark import new_class  # noqa: E402

@@ -34,10 +34,10 @@ from pathlib import Path
 from nbgrader.api import Gradebook
 
 from course_grader.assignment import ASSIGNMENT, NOTEBOOK
-from course_grader.batch.scheduler import Options, run_batch
+from course_grader.assignments.initialization.sample_class import sample_class, write_submission
+from course_grader.batch.coordinator import Options, run_batch
 from course_grader.cli import make_course_copy, release
 from course_grader.nbgrader_run import nbgrader
-from course_grader.sample_class import sample_class, write_submission
 
 
 def new_class(dest: Path, size: int) -> tuple[Path, list[str]]:

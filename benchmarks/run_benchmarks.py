@@ -26,8 +26,8 @@ sys.path[:0] = [str(SOURCE), str(HERE), str(HERE.parent)]
 
 import model  # noqa: E402
 import plain_training  # noqa: E402
+from course_grader.assignments.initialization import EXERCISES  # noqa: E402
 from course_grader.cells import grade_id_of  # noqa: E402
-from course_grader.initialization import EXERCISES  # noqa: E402
 
 METHODS = {name: exercise.reference for name, exercise in EXERCISES.items()}
 

@@ -1,14 +1,14 @@
 """Names and places of the Initialization assignment that every grading tool shares.
 
 The exercises themselves, their cells and points, are records in
-``course_grader.initialization``.
+``course_grader.assignments.initialization``.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from .initialization import EXERCISES, MAX_SCORE
+from .assignments.initialization import EXERCISES, MAX_SCORE
 
 ASSIGNMENT = "initialization"
 NOTEBOOK = "Initialization"  # nbgrader notebook id (file name without .ipynb)

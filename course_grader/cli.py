@@ -22,7 +22,7 @@ STUDENT_EDITION = COURSE_ROOT / "notebooks"
 def release(course: Path = COURSE_ROOT, publish: bool = True) -> Path:
     """Write the visible checks' catalogue of mistakes into the source folder, run
     ``nbgrader generate_assignment``; with ``publish``, mirror it into notebooks/."""
-    from .initialization import catalogue
+    from .assignments.initialization import catalogue
 
     catalogue.write(course / "source" / ASSIGNMENT)
     nbgrader(course, "generate_assignment", ASSIGNMENT, "--force", quiet=True)
@@ -64,7 +64,11 @@ def make_course_copy(dest: Path) -> Path:
 
 
 def write_sample_class(course: Path) -> list:
-    from .sample_class import sample_class, submitted_at, write_submission
+    from .assignments.initialization.sample_class import (
+        sample_class,
+        submitted_at,
+        write_submission,
+    )
     from .timestamps import write_timestamp
 
     release_nb = course / "release" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
@@ -85,7 +89,7 @@ def register_students(course: Path, submissions) -> None:
     """
     from nbgrader.api import Gradebook
 
-    from .sample_class import DUE
+    from .assignments.initialization.sample_class import DUE
 
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         # nbgrader keeps due dates as naive UTC
@@ -111,7 +115,7 @@ def demo(args) -> int:
         print("4/5 Generating feedback HTML")
         nbgrader(course, "generate_feedback", ASSIGNMENT, "--force", quiet=True)
     else:
-        from .batch.scheduler import Options, Refusal, run_batch
+        from .batch.coordinator import Options, Refusal, run_batch
 
         print(f"3-4/5 Grading {len(submissions)} submissions with the batch grader "
               "(sandboxed, parallel; feedback included)")

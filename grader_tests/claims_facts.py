@@ -18,8 +18,8 @@ import numpy as np
 
 import course_paths  # noqa: F401  (puts source/initialization on the import path)
 import model
-from course_grader.initialization import EXERCISES
-from course_grader.initialization.reference import initializer, xavier_scale
+from course_grader.assignments.initialization import EXERCISES
+from course_grader.assignments.initialization.reference import initializer, xavier_scale
 
 DIMS = [2, 10, 5, 1]
 DEEP_RUNS = {"Xavier": ("Xavier", 0.01), "He": ("He", 0.01),

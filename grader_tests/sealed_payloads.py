@@ -14,7 +14,7 @@ left behind and runs without any capability.
 
 from __future__ import annotations
 
-from course_grader.sample_class import ZEROS
+from course_grader.assignments.initialization.sample_class import ZEROS
 
 # state every later job must not see; shared by the attack, the thief and the probe
 COMMON = r'''

@@ -5,7 +5,7 @@ Adding a graded exercise should take its notebook cells, one record and its
 sample submissions.  The last tests prove it on a copy of the course whose
 optional Xavier exercise is promoted to a graded one, without touching a file
 of the grader: the record goes into the assignment's records
-(``course_grader.initialization.EXERCISES``, where a course engineer adds it) and
+(``course_grader.assignments.initialization.EXERCISES``, where a course engineer adds it) and
 nothing else is handed over; the notebook is graded by ``TrustedVerdict``, the step
 ``nbgrader autograde`` and the class grader run, configured only with the course folder.
 """
@@ -21,11 +21,16 @@ import pytest
 from traitlets.config import Config
 
 import self_check
-from course_grader.initialization import EXERCISES
-from course_grader.initialization.exercises import drawing_mistakes, graded
-from course_grader.initialization.record import Exercise, Mistake
-from course_grader.initialization.reference import Weights, he_scale, xavier_scale
-from course_grader.sample_class import CORRECT, correct, mistaken, write_submission
+from course_grader.assignments.initialization import EXERCISES
+from course_grader.assignments.initialization.exercises import drawing_mistakes, graded
+from course_grader.assignments.initialization.record import Exercise, Mistake
+from course_grader.assignments.initialization.reference import Weights, he_scale, xavier_scale
+from course_grader.assignments.initialization.sample_class import (
+    CORRECT,
+    correct,
+    mistaken,
+    write_submission,
+)
 from course_grader.verdict.child import GraderBroken
 from course_grader.verdict.grading import GradingSetup
 from course_grader.verdict.preprocessor import ENAME, TrustedVerdict
@@ -193,7 +198,7 @@ def test_the_new_exercise_has_its_visible_checks(capsys):
 def test_the_shipped_catalogue_is_what_the_records_give_now():
     """self_check.py reads visible_mistakes.json; it must hold the records' messages and
     weights as they are now (regenerate with python3 tasks.py release)."""
-    from course_grader.initialization import catalogue
+    from course_grader.assignments.initialization import catalogue
 
     shipped = SOURCE_DIR / catalogue.FILE_NAME
     assert shipped.read_text() == catalogue.text(), (
@@ -201,7 +206,7 @@ def test_the_shipped_catalogue_is_what_the_records_give_now():
 
 
 def test_the_catalogue_holds_only_sizes_students_see():
-    from course_grader.initialization import catalogue
+    from course_grader.assignments.initialization import catalogue
 
     for name, entry in catalogue.build()["exercises"].items():
         for example in entry["examples"]:
@@ -285,7 +290,7 @@ def _catalogued_cases():
 def _grader_verdict(record, func):
     """The hidden checks on what ``func`` returns for the grading calls, as the child runs
     them (the global generator disturbed before the last call)."""
-    from course_grader.initialization import checks, visible
+    from course_grader.assignments.initialization import checks, visible
     from course_grader.verdict.intake import CallResult, ExerciseResult
 
     calls = []

@@ -15,8 +15,12 @@ import symmetry
 
 import model
 import self_check
-from course_grader.initialization import EXERCISES
-from course_grader.initialization.reference import glorot_scale, initializer, xavier_scale
+from course_grader.assignments.initialization import EXERCISES
+from course_grader.assignments.initialization.reference import (
+    glorot_scale,
+    initializer,
+    xavier_scale,
+)
 
 # The reference initializers (seed 3) come from the grader: the shipped modules
 # must not contain the exercises' answers.

@@ -8,7 +8,7 @@ import nbformat
 import pytest
 
 import model
-from course_grader.initialization.reference import initializer, xavier_scale
+from course_grader.assignments.initialization.reference import initializer, xavier_scale
 from course_paths import SOURCE_DIR, SOURCE_NB, cells_by_grade_id, execute_notebook
 
 pytestmark = pytest.mark.notebook

@@ -21,12 +21,12 @@ from nbgrader.api import Gradebook
 from nbgrader.utils import notebook_hash
 
 from course_grader.assignment import ASSIGNMENT, NOTEBOOK
-from course_grader.batch.sandbox import Limits
-from course_grader.batch.scheduler import Options, run_batch
+from course_grader.assignments.initialization import MAX_SCORE
+from course_grader.assignments.initialization.sample_class import sample_class, write_submission
+from course_grader.batch.coordinator import Options, run_batch
 from course_grader.cli import make_course_copy
-from course_grader.initialization import MAX_SCORE
 from course_grader.nbgrader_run import nbgrader
-from course_grader.sample_class import sample_class, write_submission
+from course_grader.sandbox.bubblewrap import Limits
 from course_grader.service.backend import ClassGraderBackend, ServiceBroken
 from course_grader.service.loop import GradeOnSubmitService, ServicePlaces
 from course_grader.service.policy import GradeOnSubmit

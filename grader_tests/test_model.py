@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import model
-from course_grader.initialization import EXERCISES
+from course_grader.assignments.initialization import EXERCISES
 from course_paths import ROOT
 
 sys.path.insert(0, str(ROOT / "benchmarks"))

@@ -16,8 +16,8 @@ import shutil
 
 import pytest
 
-from course_grader.batch.sandbox import Limits, SandboxKernelManager
 from course_grader.pipeline import SANDBOX_UID
+from course_grader.sandbox.bubblewrap import Limits, SandboxKernelManager
 
 pytestmark = [pytest.mark.sandbox,
               pytest.mark.skipif(shutil.which("bwrap") is None,

@@ -109,7 +109,7 @@ def test_a_header_whose_size_overflows_is_zero_points_with_a_message(tmp_path, s
                                                   "shape": shape})
         fh.write(b"\0" * 64)
     assert intake.read_exercise(out, "he", 1) is None  # no OverflowError: the student is not
-    from course_grader.initialization import EXERCISES, checks  # marked failed
+    from course_grader.assignments.initialization import EXERCISES, checks  # marked failed
 
     verdict = checks.judge(EXERCISES["he"], "structure", None, lambda *a: None)
     assert not verdict.passed and verdict.code == "no_result"

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 import self_check
-from course_grader.initialization import EXERCISES, checks
-from course_grader.sample_class import sample_class
+from course_grader.assignments.initialization import EXERCISES, checks
+from course_grader.assignments.initialization.sample_class import sample_class
 from course_grader.verdict.child import ChildOptions
 from course_grader.verdict.grading import GradingSetup, default_uid, grade_answers
 from course_grader.verdict.intake import CallResult, ExerciseResult
@@ -131,7 +131,7 @@ def test_reference_data_passes_and_a_shifted_copy_fails(name):
 
 @pytest.mark.parametrize("name", sorted(EXERCISES))
 def test_each_typical_mistake_is_named(name):
-    from course_grader.initialization.reference import layers
+    from course_grader.assignments.initialization.reference import layers
 
     record = EXERCISES[name]
     for mistake in record.mistakes:

@@ -13,8 +13,8 @@ import re
 
 import pytest
 
-from course_grader.initialization import EXERCISES, checks
-from course_grader.initialization.record import GRADING_DIMS
+from course_grader.assignments.initialization import EXERCISES, checks
+from course_grader.assignments.initialization.record import GRADING_DIMS
 from course_grader.verdict.child import ChildOptions
 from course_grader.verdict.grading import GradingSetup, grade_answers
 from course_paths import ROOT

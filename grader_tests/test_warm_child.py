@@ -17,8 +17,8 @@ import textwrap
 import pytest
 import sealed_payloads as payloads
 
-from course_grader.batch.sandbox import Limits
-from course_grader.sample_class import sample_class
+from course_grader.assignments.initialization.sample_class import sample_class
+from course_grader.sandbox.bubblewrap import Limits
 from course_grader.verdict import child as child_module
 from course_grader.verdict.child import ChildOptions
 from course_grader.verdict.grading import GradingSetup, default_uid, grade_answers

@@ -16,8 +16,8 @@ from pathlib import Path
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
+from ..sandbox.bubblewrap import Limits
 from . import gradebook_copy
-from .sandbox import Limits
 from .task import Bundle, canary_submissions
 
 

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from ..assignment import COURSE_ROOT
-from .sandbox import Limits
+from ..sandbox.bubblewrap import Limits
 
 DESCRIPTION = """Grade every submission in submitted/: preflight, then real nbgrader
 autograde per student in parallel, each kernel in a bubblewrap sandbox, then
@@ -44,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .scheduler import Options, Refusal, run_batch
+    from .coordinator import Options, Refusal, run_batch
 
     limits = Limits(**{name: getattr(args, name) for name in Limits.names()})
     students = [s.strip() for s in args.students.split(",") if s.strip()] \

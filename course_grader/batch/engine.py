@@ -21,9 +21,9 @@ import time
 import uuid
 from collections.abc import Iterator
 
+from ..sandbox.bubblewrap import Limits
 from ..verdict.preprocessor import VERDICT_CPU_SECONDS
 from . import task
-from .sandbox import Limits
 from .task import Bundle, Submission
 
 

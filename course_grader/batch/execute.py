@@ -29,7 +29,7 @@ from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer, Unicode
 
 from ..cells import grade_id_of
-from .sandbox import SandboxKernelManager, limit_traits, scrub_workdir
+from ..sandbox.bubblewrap import SandboxKernelManager, limit_traits, scrub_workdir
 
 STOPPED_ENAME = "GradingStopped"
 CAP_SIGNALS = {signal.SIGXCPU: "CPU-time cap", signal.SIGKILL: "memory or CPU-time cap",

@@ -44,9 +44,9 @@ def warm_imports() -> None:
 
 def _serve(bundle: Bundle, conn, coordinator: int) -> None:
     """A worker: the canaries, then one submission at a time until told to stop."""
+    from ..sandbox.rlimits import _die_with_parent
     from ..verdict import child
     from ..verdict.child import close_warm_children
-    from .rlimits import _die_with_parent
 
     _die_with_parent(coordinator)  # a killed coordinator leaves no worker grading on
 

@@ -37,14 +37,14 @@ import nbformat
 from traitlets.config import Config
 
 from .. import pipeline
+from ..sandbox.bubblewrap import Limits
+from ..sandbox.slots import hold_slot
 from ..untrusted_tree import TreeRefused, read_tree, remove_tree
 from ..verdict import preprocessor as verdict_steps
 from ..verdict.child import GraderBroken
 from . import gradebook_copy
 from .outcome import GRADED, Assignment, StudentResult, failed, read_outcome
 from .preflight import SKIPPED, Preflight, preflight, refusal_message
-from .sandbox import Limits
-from .slots import hold_slot
 
 EXECUTE_STEP = "course_grader.batch.execute.GuardedExecute"
 FEEDBACK_STEPS = [*pipeline.FEEDBACK_STEPS[:-1], "course_grader.batch.feedback.SanitizeFeedback",

@@ -25,7 +25,7 @@ from pathlib import Path
 from nbgrader.api import Gradebook, MissingEntry
 
 from ..batch.bundle import course_config
-from ..batch.scheduler import configured_db_url
+from ..batch.coordinator import configured_db_url
 from ..gradebook import driver_url
 from .backend import ClassGraderBackend, ServiceBroken
 from .loop import GradeOnSubmitService, ServicePlaces

@@ -6,7 +6,7 @@ and then on every worker of a local Dask cluster, exactly as ``grade`` does
 before its first student; a broken set-up stops the service before anyone is
 graded. Then each submission is one ``task.grade`` on a warm worker (its
 grading child prepared once), and the result is recorded by the coordinator's
-own ``scheduler.record_outcome``: gradebook rows, ``autograded/``,
+own ``coordinator.record_outcome``: gradebook rows, ``autograded/``,
 ``feedback/``. The cluster and the canaries are paid once for the service's
 life, not per submission.
 """
@@ -20,12 +20,12 @@ from pathlib import Path
 
 from ..batch import task
 from ..batch.bundle import make_bundle
+from ..batch.coordinator import Refusal, configured_db_url, record_outcome
 from ..batch.engine import Engine, task_bound
 from ..batch.outcome import Assignment, failed_before_grading
 from ..batch.preflight import check_submission, refusal_message
-from ..batch.sandbox import Limits
-from ..batch.scheduler import Refusal, configured_db_url, record_outcome
 from ..gradebook import driver_url
+from ..sandbox.bubblewrap import Limits
 from ..verdict.child import GraderBroken
 from .loop import Finished
 from .queue import Job

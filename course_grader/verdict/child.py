@@ -26,11 +26,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..batch.sandbox import Limits, bwrap_argv, bwrap_path, rlimits_argv
+from ..sandbox.bubblewrap import Limits, bwrap_argv, bwrap_path, rlimits_argv
 from ..untrusted_tree import remove_tree
 from .intake import ExerciseResult, read_exercise
 
-RUNNER = Path(__file__).with_name("runner.py")
+RUNNER = Path(__file__).parent / "untrusted" / "runner.py"
 # where the child's folder appears in the sandbox: not under /tmp, which each job replaces
 INSIDE = "/grading"
 SETUP_SECONDS = 60  # imports of numpy and matplotlib on a loaded machine

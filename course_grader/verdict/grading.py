@@ -3,7 +3,7 @@
 ``GradingSetup`` is everything grading needs from the course, read from the
 instructor's source folder: the setup cell (trusted text), the provided
 modules the release hands out, and which test cell checks which exercise
-(the exercises' records, ``course_grader.initialization`` by default).
+(the exercises' records, ``course_grader.assignments.initialization`` by default).
 ``grade_answers`` takes that setup and a submission's answer cells (plain
 text) and returns a verdict per graded test cell.  Both are plain data, so the
 same call works in the nbgrader process and in a remote worker.
@@ -17,10 +17,10 @@ from pathlib import Path
 
 import nbformat
 
+from ..assignments.initialization import EXERCISES, checks
+from ..assignments.initialization.record import Exercise as Record
+from ..assignments.initialization.visible import structure_check
 from ..cells import is_setup, is_test, nbgrader_meta
-from ..initialization import EXERCISES, checks
-from ..initialization.record import Exercise as Record
-from ..initialization.visible import structure_check
 from .child import ChildOptions, Exercise, GraderBroken, run_child, to_python
 
 

@@ -18,8 +18,8 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Integer
 
-from ..batch.sandbox import limit_traits
 from ..cells import is_test, nbgrader_meta
+from ..sandbox.bubblewrap import limit_traits
 from .child import ChildOptions, GraderBroken
 from .grading import GradingSetup, answers_of, default_uid, grade_answers
 from .inert import make_inert

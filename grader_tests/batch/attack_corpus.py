@@ -19,7 +19,7 @@ import nbformat
 from batch_corpus import FULL, NO_MARKS, answered, index_of, insert_cell, marks
 
 from course_grader.assignment import ASSIGNMENT, EXERCISES, NOTEBOOK
-from course_grader.sample_class import HE, RANDOM, ZEROS
+from course_grader.assignments.initialization.sample_class import HE, RANDOM, ZEROS
 
 TOKEN = "XSS-TOKEN-41"
 # text that exists only in the grader's files or the source notebook
@@ -87,7 +87,7 @@ for name, module in (("course_grader", fake), ("course_grader.hidden", fake.hidd
     sys.modules[name] = module
 '''
 IMPORT_REFERENCE = '''
-from course_grader.initialization import EXERCISES
+from course_grader.assignments.initialization import EXERCISES
 
 def initialize_parameters_{ex}(layers_dims):
     return EXERCISES["{ex}"].reference(layers_dims)
@@ -166,15 +166,15 @@ for _root, _dirs, _files in os.walk("/"):
                 _seen += 1
         except OSError:
             pass
-for _path in ("{course}/course_grader/initialization/record.py",
-              "{course}/course_grader/sample_class.py",
+for _path in ("{course}/course_grader/assignments/initialization/record.py",
+              "{course}/course_grader/assignments/initialization/sample_class.py",
               "{course}/source/initialization/Initialization.ipynb", "{repo}/grader_tests"):
     try:
         print(open(_path).read(3000))
     except OSError as error:
         print("not readable:", _path, error)
 try:
-    import course_grader.initialization.record as _ref
+    import course_grader.assignments.initialization.record as _ref
     print(getattr(_ref, "GRADING_" + "DIMS"))
 except ImportError as error:
     print("no grader here:", error)
@@ -270,7 +270,7 @@ def build(course: Path, repo: Path) -> list[Attack]:
     add("a_package", "a course_grader package and self_check.py handed in", NO_MARKS,
         copy.deepcopy(release), extra={
             "course_grader/__init__.py": "",
-            "course_grader/initialization/record.py": "GRADING_DIMS = ()\n",
+            "course_grader/assignments/initialization/record.py": "GRADING_DIMS = ()\n",
             "course_grader/verdict/__init__.py": "def judge(*a):\n    return True\n",
             "self_check.py": "def __getattr__(name):\n    return lambda f: None\n",
             "numpy.py": "raise SystemExit('fake numpy')\n"})

@@ -17,9 +17,9 @@ from pathlib import Path
 import nbformat
 
 from course_grader.assignment import ASSIGNMENT, NOTEBOOK
+from course_grader.assignments.initialization import EXERCISES
+from course_grader.assignments.initialization.sample_class import HE, HE_WITH_WARNING, RANDOM, ZEROS
 from course_grader.cells import grade_id_of
-from course_grader.initialization import EXERCISES
-from course_grader.sample_class import HE, HE_WITH_WARNING, RANDOM, ZEROS
 
 HE_XAVIER = HE.replace("np.sqrt(2 / layers_dims[l - 1])", "np.sqrt(1 / layers_dims[l - 1])")
 BROKEN_ZEROS = '''

@@ -16,7 +16,7 @@ from batch_support import TEST_LIMITS, new_course
 from html_safety import runnable_payloads
 
 from course_grader.assignment import ASSIGNMENT, EXERCISES, NOTEBOOK
-from course_grader.batch.scheduler import Options, run_batch
+from course_grader.batch.coordinator import Options, run_batch
 from course_grader.gradebook import exercise_scores
 from course_grader.nbgrader_run import nbgrader
 from course_paths import ROOT

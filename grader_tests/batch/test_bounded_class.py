@@ -25,7 +25,7 @@ from html_safety import runnable_payloads
 from tree_helpers import deep_chain
 
 from course_grader.assignment import ASSIGNMENT, EXERCISES, NOTEBOOK
-from course_grader.batch.scheduler import Options, run_batch
+from course_grader.batch.coordinator import Options, run_batch
 from course_grader.gradebook import exercise_scores
 from course_grader.nbgrader_run import nbgrader
 from course_grader.untrusted_tree import remove_tree

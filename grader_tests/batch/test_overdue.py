@@ -14,8 +14,8 @@ import time
 import pytest
 
 from course_grader.batch.engine import Engine, TaskOverdue, task_bound
-from course_grader.batch.sandbox import Limits
 from course_grader.batch.task import Submission
+from course_grader.sandbox.bubblewrap import Limits
 
 pytestmark = pytest.mark.slow
 

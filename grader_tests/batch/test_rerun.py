@@ -17,10 +17,10 @@ import pytest
 from batch_support import TEST_LIMITS, new_course
 
 from course_grader.assignment import ASSIGNMENT, EXERCISES, NOTEBOOK
+from course_grader.assignments.initialization.sample_class import HE, sample_class, write_submission
+from course_grader.batch.coordinator import Options, run_batch
 from course_grader.batch.preflight import preflight, submission_hash
-from course_grader.batch.scheduler import Options, run_batch
 from course_grader.cells import grade_id_of
-from course_grader.sample_class import HE, sample_class, write_submission
 
 ROOT = Path(__file__).resolve().parents[2]
 needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None,

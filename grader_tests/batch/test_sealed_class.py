@@ -24,7 +24,7 @@ from batch_corpus import answered, index_of, insert_cell
 from batch_support import TEST_LIMITS, new_course
 
 from course_grader.assignment import ASSIGNMENT, EXERCISES, NOTEBOOK
-from course_grader.batch.scheduler import Options, run_batch
+from course_grader.batch.coordinator import Options, run_batch
 from course_grader.gradebook import exercise_scores
 from course_grader.nbgrader_run import nbgrader
 

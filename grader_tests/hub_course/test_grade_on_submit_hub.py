@@ -399,7 +399,7 @@ def test_07_service_killed_mid_grade_is_restarted_and_grades_once(gos):
 
 def _db_url(hub) -> str:
     found = hub.run_as(TEACHER, "python", "-c",
-                       "import sys; from course_grader.batch.scheduler import configured_db_url;"
+                       "import sys; from course_grader.batch.coordinator import configured_db_url;"
                        "from course_grader.gradebook import driver_url; from pathlib import Path;"
                        "print(driver_url(configured_db_url(Path(sys.argv[1]))))",
                        hub.course, cwd=hub.course)

@@ -19,10 +19,15 @@ from nbgrader.api import Gradebook
 from nbgrader.utils import parse_utc
 
 from course_grader.assignment import ASSIGNMENT, COURSE_ROOT, MAX_SCORE
+from course_grader.assignments.initialization.sample_class import (
+    DUE,
+    LATE,
+    sample_class,
+    submitted_at,
+)
 from course_grader.cli import make_course_copy, release, write_sample_class
 from course_grader.lms_export import CANVAS_COLUMNS, MOODLE_COLUMNS, TITLE, export
 from course_grader.nbgrader_run import nbgrader
-from course_grader.sample_class import DUE, LATE, sample_class, submitted_at
 from course_grader.timestamps import FILE, read_timestamp
 
 GRADED = ["ada_correct", "jade_no_seed", "dan_xavier"]  # handed in; the rest did not

@@ -1,6 +1,6 @@
 """Folders a student built, and exceptions of a task, never crash or stall the class.
 
-The coordinator's content hash (``scheduler._check``), the worker's read of the
+The coordinator's content hash (``coordinator._check``), the worker's read of the
 submission (``task.read_submission``), preflight and ``task.grade`` on deep, wide,
 linked and special trees handed in beside the notebook; a task whose exception
 cannot be pickled back comes back as data.  No nbgrader run, no kernel.
@@ -18,7 +18,7 @@ import pytest
 from tiny import SPEC, release
 from tree_helpers import deep_chain, removed_after, wide_folder
 
-from course_grader.batch import scheduler, task
+from course_grader.batch import coordinator, task
 from course_grader.batch.outcome import StudentResult
 from course_grader.batch.preflight import check_submission, preflight
 from course_grader.verdict.child import GraderBroken
@@ -61,7 +61,7 @@ def test_the_coordinators_hash_refuses_instead_of_crashing(tmp_path, kind):
     folder = _folder(tmp_path)
     with removed_after(folder):
         says = _hostile(kind, folder, tmp_path)
-        digest, refused = scheduler._check(folder.parent, "doubling")
+        digest, refused = coordinator._check(folder.parent, "doubling")
     assert refused is not None and says in refused
     assert digest.startswith("refused-")
 
@@ -164,6 +164,6 @@ def test_failures_of_ours_are_not_saved_as_the_students_result(fake_base, monkey
     internal = StudentResult.from_dict(task.grade(fake_base, task.Submission("s", "h"),
                                                   check_canaries=False).result)
     refused = failed_before_grading(SPEC, "s", "h", "the submission folder was refused: x")
-    assert overdue.status.startswith(scheduler.TRANSIENT)
-    assert internal.status.startswith(scheduler.TRANSIENT)
-    assert not refused.status.startswith(scheduler.TRANSIENT)  # the folder's own doing
+    assert overdue.status.startswith(coordinator.TRANSIENT)
+    assert internal.status.startswith(coordinator.TRANSIENT)
+    assert not refused.status.startswith(coordinator.TRANSIENT)  # the folder's own doing

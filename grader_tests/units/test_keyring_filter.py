@@ -14,8 +14,8 @@ import sys
 
 import pytest
 
-from course_grader.batch import rlimits
-from course_grader.batch.sandbox import JAIL
+from course_grader.sandbox import rlimits
+from course_grader.sandbox.bubblewrap import JAIL
 
 X86, ARM = rlimits.AUDIT_ARCH_X86_64, rlimits.AUDIT_ARCH_AARCH64
 I386 = 0x40000003

@@ -2,7 +2,7 @@
 
 ``bwrap_argv`` and ``rlimits_argv`` build the argv every student kernel and
 grading child runs under; here they are parsed back into mounts, namespaces,
-environment and caps, and checked against what ``batch/sandbox.py`` promises.
+environment and caps, and checked against what ``sandbox/bubblewrap.py`` promises.
 The rlimits launcher itself is run once, without bubblewrap, to see a cap bite.
 """
 
@@ -20,7 +20,7 @@ from traitlets.config import Config
 import course_grader
 from course_grader.batch import cli as grade_cli
 from course_grader.batch.execute import GuardedExecute
-from course_grader.batch.sandbox import (
+from course_grader.sandbox.bubblewrap import (
     JAIL,
     JAIL_INSIDE,
     Limits,

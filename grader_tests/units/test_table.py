@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from course_grader.initialization import MAX_SCORE
+from course_grader.assignments.initialization import MAX_SCORE
 from course_grader.table import format_table, score_fraction
 
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import nbformat
 
-from .assignment import NOTEBOOK
-from .initialization import EXERCISES
+from ...assignment import NOTEBOOK
+from .exercises import EXERCISES
 
 ZEROS = '''
 def initialize_parameters_zeros(layers_dims):

@@ -20,6 +20,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ..gradebook import driver_url
+from ..sandbox.bubblewrap import Limits, refuse_without_bwrap
 from ..verdict.child import GraderBroken
 from . import export, gradebook_check, record, report, task
 from .bundle import SetupError, make_bundle
@@ -27,7 +28,6 @@ from .engine import Engine, EngineError, TaskOverdue, task_bound
 from .forked import ForkedEngine
 from .outcome import Assignment, StudentResult, failed_before_grading, gradebook_scores
 from .preflight import check_submission, refusal_message
-from .sandbox import Limits, refuse_without_bwrap
 
 # failures of ours, not of the submission: never saved as the student's result
 # up to this many submissions to grade, forked local workers instead of a LocalCluster

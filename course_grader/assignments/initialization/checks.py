@@ -17,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..verdict.intake import CallResult, ExerciseResult
+from ...verdict.intake import CallResult, ExerciseResult
 from . import diagnosis
 from .record import Exercise
 
