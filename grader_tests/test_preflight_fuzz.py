@@ -240,9 +240,10 @@ def test_exchange_records_reach_the_working_copy_and_nothing_else_does(tmp_path)
     assert any(f.kind == "extra_files" and "numpy.py" in f.message for f in report.findings)
 
 
-def test_released_helper_files_are_not_named_as_extra(tmp_path):
+@pytest.mark.parametrize("instructor_folder", ["release", "source"])  # source: on a worker
+def test_released_helper_files_are_not_named_as_extra(tmp_path, instructor_folder):
     """nbgrader submit hands the released modules back; only other files are noted."""
-    release = tmp_path / "course" / "release" / "initialization"
+    release = tmp_path / "course" / instructor_folder / "initialization"
     release.mkdir(parents=True)
     for name in ("Initialization.ipynb", "model.py", "self_check.py"):
         (release / name).write_text("")
