@@ -12,9 +12,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from nbgrader.utils import parse_utc
+
 # nbgrader's default Exchange.timestamp_format and Exchange.timezone ("UTC")
 FORMAT = "%Y-%m-%d %H:%M:%S.%f %Z"
 FILE = "timestamp.txt"
+MAX_TEXT = 100  # a time in any format nbgrader writes is far shorter
 
 
 def format_timestamp(when: datetime) -> str:
@@ -22,11 +25,17 @@ def format_timestamp(when: datetime) -> str:
 
 
 def parse_timestamp(text: str) -> datetime:
-    """Read a ``timestamp.txt`` written with nbgrader's default format (UTC)."""
+    """A ``timestamp.txt``'s time, read as nbgrader reads it (``nbgrader.utils.parse_utc``),
+    as an aware UTC datetime; ValueError for anything that is not a time."""
     text = text.strip()
-    if text.endswith(" UTC"):
-        text = text[: -len(" UTC")]
-    return datetime.strptime(text, "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=timezone.utc)
+    if len(text) > MAX_TEXT:
+        raise ValueError(f"not a timestamp: {len(text)} characters")
+    try:
+        when = parse_utc(text)
+    except (ValueError, OverflowError, LookupError, TypeError) as error:
+        # dateutil's answers to a hostile text vary; the caller needs one of them
+        raise ValueError(f"not a timestamp: {text[:40]!r}") from error
+    return when.replace(tzinfo=timezone.utc)
 
 
 def write_timestamp(folder: Path, when: datetime) -> Path:
@@ -38,7 +47,10 @@ def write_timestamp(folder: Path, when: datetime) -> Path:
 
 def read_timestamp(folder: Path) -> datetime | None:
     path = folder / FILE
-    return parse_timestamp(path.read_text()) if path.is_file() else None
+    if not path.is_file():
+        return None
+    with open(path, "rb") as fh:
+        return parse_timestamp(fh.read(4 * MAX_TEXT).decode())
 
 
 def lateness(submitted: datetime | None, due: datetime | None) -> timedelta:

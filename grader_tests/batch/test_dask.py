@@ -27,7 +27,7 @@ from course_grader.assignments.initialization.sample_class import sample_class, 
 from course_grader.batch import gradebook_check
 from course_grader.batch.bundle import make_bundle
 from course_grader.batch.coordinator import Options, run_batch
-from course_grader.batch.outcome import Assignment, gradebook_scores
+from course_grader.batch.outcome import AssignmentSpec, gradebook_scores
 from course_grader.batch.task import read_submission
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(
@@ -155,7 +155,7 @@ def test_a_killed_worker_loses_nothing(local_run, cluster, tmp_path):
     assert proc.returncode == 0, err[-3000:]
     assert "Gradebook integrity: ok" in out
     assert len(gradebook_check.snapshot(f"sqlite:///{course / 'gradebook.db'}",
-                                        Assignment.of(make_bundle(
+                                        AssignmentSpec.of(make_bundle(
                                             course, ASSIGNMENT,
                                             f"sqlite:///{course / 'gradebook.db'}",
                                             TEST_LIMITS, True, False),
