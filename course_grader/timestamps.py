@@ -9,6 +9,7 @@ exchange (the sample class, a folder copied by hand) need the same file.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -18,6 +19,8 @@ from nbgrader.utils import parse_utc
 FORMAT = "%Y-%m-%d %H:%M:%S.%f %Z"
 FILE = "timestamp.txt"
 MAX_TEXT = 100  # a time in any format nbgrader writes is far shorter
+# a zone as nbgrader writes it: a name (UTC, Europe/Paris) or an offset, never a path
+ZONE = re.compile(r"(?!.*\.\.)[A-Za-z][\w+\-/]{0,40}|[+\-]\d{1,4}")
 
 
 def format_timestamp(when: datetime) -> str:
@@ -30,9 +33,13 @@ def parse_timestamp(text: str) -> datetime:
     text = text.strip()
     if len(text) > MAX_TEXT:
         raise ValueError(f"not a timestamp: {len(text)} characters")
+    parts = text.split(" ")
+    if len(parts) == 3 and not ZONE.fullmatch(parts[2]):
+        # parse_utc hands a third word to dateutil's gettz, which opens it as a file path
+        raise ValueError(f"not a time zone: {parts[2][:40]!r}")
     try:
         when = parse_utc(text)
-    except (ValueError, OverflowError, LookupError, TypeError) as error:
+    except (ValueError, OverflowError, LookupError, TypeError, Warning) as error:
         # dateutil's answers to a hostile text vary; the caller needs one of them
         raise ValueError(f"not a timestamp: {text[:40]!r}") from error
     return when.replace(tzinfo=timezone.utc)

@@ -70,13 +70,14 @@ def build(path: Path, definition: dict) -> Path:
     """A new SQLite gradebook at ``path`` holding only the assignment's definition."""
     path.unlink(missing_ok=True)
     name = definition["name"]
-    # stamped here with the course gradebook's version (or, unstamped, nbgrader's newest
-    # schema): on a new database nbgrader would run its `alembic` program (found on
-    # PATH) to learn it, seconds per worker process
-    version = definition.get("alembic_version") or _newest_schema()
+    # the copy carries the course gradebook's schema stamp (none if it had none); a
+    # database that already has a table is not new to nbgrader, which would otherwise run
+    # its `alembic` program (looked up on PATH) to stamp it, seconds per worker process
+    version = definition.get("alembic_version")
     with closing(sqlite3.connect(path)) as db, db:
         db.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)")
-        db.execute("INSERT INTO alembic_version (version_num) VALUES (?)", (version,))
+        if version:
+            db.execute("INSERT INTO alembic_version (version_num) VALUES (?)", (version,))
     with Gradebook(f"sqlite:///{path}", course_id=definition["course_id"]) as gb:
         gb.update_or_create_assignment(name, duedate=definition["duedate"])
         for nb in definition["notebooks"]:
@@ -96,15 +97,6 @@ def build(path: Path, definition: dict) -> Path:
                     cell["name"], nb["name"], name, cell_type=cell["cell_type"],
                     locked=cell["locked"], source=cell["source"], checksum=cell["checksum"])
     return path
-
-
-def _newest_schema() -> str:
-    """The newest revision of nbgrader's gradebook schema (what `alembic heads` prints),
-    read from its migration scripts in this process."""
-    from alembic.script import ScriptDirectory
-    from nbgrader.dbutil import ALEMBIC_DIR
-
-    return ScriptDirectory(ALEMBIC_DIR).get_current_head()
 
 
 def fresh_copy(template: Path, dest: Path) -> str:
