@@ -185,3 +185,24 @@ def test_timestamps_reach_the_gradebook(tmp_path):
         stored = gb.find_submission(ASSIGNMENT, sub.student).timestamp
     assert stored == when.replace(tzinfo=None)
     assert (course / "autograded" / sub.student / ASSIGNMENT / FILE).is_file()
+
+
+def test_a_stopped_worker_leaves_no_folder_behind(tmp_path):
+    """What a worker keeps between tasks (prepared set-ups, grading runners) lives in its
+    ``WorkerState``, which the worker plugin closes when the worker stops: nothing of it
+    stays in the worker's $TMPDIR."""
+    course = new_course(tmp_path / "course", None)
+    release_nb = course / "release" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
+    for sub in sample_class()[:2]:
+        write_submission(release_nb, sub, course / "submitted" / sub.student / ASSIGNMENT)
+    (tmp_path / "cluster").mkdir()
+    cluster = Cluster(tmp_path / "cluster")
+    folders = [tmp_path / "cluster" / f"worker{n}" for n in range(2)]
+    try:
+        run_batch(Options(course, scheduler=cluster.address, limits=TEST_LIMITS,
+                          progress=False))
+        kept = [p.name for folder in folders for p in folder.glob("cg-*")]
+        assert any(name.startswith("cg-bundle-") for name in kept), kept  # kept while up
+    finally:
+        cluster.close()
+    assert [p for folder in folders for p in folder.glob("cg-*")] == []
