@@ -9,12 +9,18 @@ exchange (the sample class, a folder copied by hand) need the same file.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+
+from nbgrader.utils import parse_utc
 
 # nbgrader's default Exchange.timestamp_format and Exchange.timezone ("UTC")
 FORMAT = "%Y-%m-%d %H:%M:%S.%f %Z"
 FILE = "timestamp.txt"
+MAX_TEXT = 100  # a time in any format nbgrader writes is far shorter
+# a zone as nbgrader writes it: a name (UTC, Europe/Paris) or an offset, never a path
+ZONE = re.compile(r"(?!.*\.\.)[A-Za-z][\w+\-/]{0,40}|[+\-]\d{1,4}")
 
 
 def format_timestamp(when: datetime) -> str:
@@ -22,11 +28,21 @@ def format_timestamp(when: datetime) -> str:
 
 
 def parse_timestamp(text: str) -> datetime:
-    """Read a ``timestamp.txt`` written with nbgrader's default format (UTC)."""
+    """A ``timestamp.txt``'s time, read as nbgrader reads it (``nbgrader.utils.parse_utc``),
+    as an aware UTC datetime; ValueError for anything that is not a time."""
     text = text.strip()
-    if text.endswith(" UTC"):
-        text = text[: -len(" UTC")]
-    return datetime.strptime(text, "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=timezone.utc)
+    if len(text) > MAX_TEXT:
+        raise ValueError(f"not a timestamp: {len(text)} characters")
+    parts = text.split(" ")
+    if len(parts) == 3 and not ZONE.fullmatch(parts[2]):
+        # parse_utc hands a third word to dateutil's gettz, which opens it as a file path
+        raise ValueError(f"not a time zone: {parts[2][:40]!r}")
+    try:
+        when = parse_utc(text)
+    except (ValueError, OverflowError, LookupError, TypeError, Warning) as error:
+        # dateutil's answers to a hostile text vary; the caller needs one of them
+        raise ValueError(f"not a timestamp: {text[:40]!r}") from error
+    return when.replace(tzinfo=timezone.utc)
 
 
 def write_timestamp(folder: Path, when: datetime) -> Path:
@@ -38,7 +54,10 @@ def write_timestamp(folder: Path, when: datetime) -> Path:
 
 def read_timestamp(folder: Path) -> datetime | None:
     path = folder / FILE
-    return parse_timestamp(path.read_text()) if path.is_file() else None
+    if not path.is_file():
+        return None
+    with open(path, "rb") as fh:
+        return parse_timestamp(fh.read(4 * MAX_TEXT).decode())
 
 
 def lateness(submitted: datetime | None, due: datetime | None) -> timedelta:

@@ -20,8 +20,9 @@ import sealed_payloads as payloads
 from course_grader.assignments.initialization.sample_class import sample_class
 from course_grader.sandbox.bubblewrap import Limits
 from course_grader.verdict import child as child_module
-from course_grader.verdict.child import ChildOptions
-from course_grader.verdict.grading import GradingSetup, default_uid, grade_answers
+from course_grader.verdict import grading
+from course_grader.verdict.child import ChildOptions, RunnerPool
+from course_grader.verdict.grading import GradingSetup, default_uid
 from course_paths import ROOT
 
 pytestmark = [pytest.mark.sandbox,
@@ -58,16 +59,25 @@ def with_zeros(prelude: str, condition: str = "True") -> dict[str, str]:
     return dict(CORRECT, zeros=code)
 
 
+# the running test's pool of runners (``fresh_runners``), which ``grade_answers`` grades with
+POOL: list[RunnerPool] = []
+
+
 @pytest.fixture
 def fresh_runners():
-    """Every test starts without prepared children and leaves none behind."""
-    child_module.close_warm_children()
-    yield
-    child_module.close_warm_children()
+    """Every test grades with a pool of runners of its own, closed at its end."""
+    with RunnerPool() as runners:
+        POOL.append(runners)
+        yield runners
+        POOL.remove(runners)
+
+
+def grade_answers(setup, answers, opts):
+    return grading.grade_answers(setup, answers, opts, POOL[-1])
 
 
 def warm_children() -> list:
-    return list(child_module._WARM.values())
+    return POOL[-1].children()
 
 
 def test_the_sample_class_graded_by_one_runner_gets_its_points(fresh_runners):

@@ -14,20 +14,26 @@ from __future__ import annotations
 import json
 import signal
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm import tqdm
 
+from ..atomic_write import write_atomic
 from ..gradebook import driver_url
 from ..sandbox.bubblewrap import Limits, refuse_without_bwrap
 from ..verdict.child import GraderBroken
-from . import export, gradebook_check, record, report, task
+from . import export, gradebook_check, report, task
 from .bundle import SetupError, make_bundle
 from .engine import Engine, EngineError, TaskOverdue, task_bound
 from .forked import ForkedEngine
-from .outcome import Assignment, StudentResult, failed_before_grading, gradebook_scores
+from .outcome import AssignmentSpec, StudentResult, failed_before_grading, gradebook_scores
 from .preflight import check_submission, refusal_message
+from .save_graded import save_graded
+from .settings import SettingsError, read_settings
+from .task import Bundle, SubmissionFiles
+from .worker_state import WorkerState
 
 # failures of ours, not of the submission: never saved as the student's result
 # up to this many submissions to grade, forked local workers instead of a LocalCluster
@@ -64,7 +70,7 @@ class Batch:
     csv: Path
     plot: Path
     summary: Path
-    spec: Assignment | None = None
+    spec: AssignmentSpec | None = None
 
 
 def configured_db_url(course: Path) -> str:
@@ -81,13 +87,18 @@ def configured_db_url(course: Path) -> str:
 
 
 def _config_full(course: Path) -> bool:
-    """``c.ClassGrader.run_every_cell`` of the course's nbgrader_config.py."""
+    """``c.ClassGrader.run_every_cell`` of the course's nbgrader_config.py; a wrong value
+    or an unknown ``c.ClassGrader`` setting is refused."""
     from .bundle import course_config
 
     try:
-        return bool(course_config(course).ClassGrader.get("run_every_cell", False))
-    except Exception:  # no or broken config: the default, verdict only
+        config = course_config(course)
+    except Exception:  # no or unreadable config: the default, verdict only
         return False
+    try:
+        return read_settings(config).run_every_cell
+    except SettingsError as error:
+        raise Refusal(f"{course / 'nbgrader_config.py'}: {error}") from None
 
 
 def only_assignment(course: Path) -> str:
@@ -109,10 +120,8 @@ def _load_saved(path: Path, key: str, content_hash: str) -> StudentResult | None
 
 
 def _save(path: Path, key: str, result: StudentResult) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"key": key, "result": result.to_dict()}, indent=1))
-    tmp.replace(path)  # atomic: an interrupt never leaves half a result
+    # whole or not at all: an interrupt never leaves half a result
+    write_atomic(path, json.dumps({"key": key, "result": result.to_dict()}, indent=1))
 
 
 def _students(course: Path, wanted: list[str] | None) -> list[str]:
@@ -140,7 +149,55 @@ def _print_findings(results: list[StudentResult], out) -> None:
         print("  nothing to report", file=out)
 
 
+@dataclass
+class _Setup:
+    """What one batch grades with: the course, its gradebook, the bundle and the spec."""
+
+    course: Path
+    assignment: str
+    db_url: str
+    full: bool
+    bundle: Bundle
+    spec: AssignmentSpec
+
+    @property
+    def results(self) -> Path:  # the saved result of each student, for re-runs
+        return self.course / "build" / "batch" / self.assignment / "results"
+
+    @property
+    def key(self) -> str:  # what a saved result must have been graded with
+        return f"{self.bundle.key}-{_digest(self.db_url)}"
+
+
+@dataclass
+class _Plan:
+    """Who is graded now, whose result stands, and the gradebook rows expected at the end."""
+
+    students: list[str]
+    hashes: dict[str, str] = field(default_factory=dict)
+    results: dict[str, StudentResult] = field(default_factory=dict)
+    todo: list[str] = field(default_factory=list)
+    reused: list[str] = field(default_factory=list)
+    before: dict[str, dict] = field(default_factory=dict)  # the gradebook's rows before
+    expected_rows: dict[str, dict] = field(default_factory=dict)
+
+
 def run_batch(opts: Options, out=sys.stdout) -> Batch:
+    setup = _set_up(opts)
+    plan = _plan(setup, opts)
+    if not plan.todo:
+        _canaries_here(setup.bundle, out)
+    print(f"Grading {len(plan.todo)} submissions ({len(plan.reused)} unchanged since the "
+          f"last run, skipped; "
+          f"{'every cell run in a kernel' if setup.full else 'verdict only, no kernel'}"
+          f"; sandbox {'on' if opts.sandbox else 'OFF'}; gradebook {_safe_url(setup.db_url)})",
+          file=out, flush=True)
+    _grade_all(setup, plan, opts, out)
+    return _report(setup, plan, out)
+
+
+def _set_up(opts: Options) -> _Setup:
+    """The course's grading set-up; Refusal when it cannot grade anyone."""
     course = opts.course.resolve()
     assignment = opts.assignment or only_assignment(course)
     if opts.sandbox:
@@ -157,106 +214,117 @@ def run_batch(opts: Options, out=sys.stdout) -> Batch:
         bundle = make_bundle(course, assignment, db_url, opts.limits, opts.sandbox, full)
     except SetupError as error:
         raise Refusal(str(error)) from None
-    spec = Assignment.of(bundle, course / "source" / assignment)
-    students = _students(course, opts.students)
-    state = course / "build" / "batch" / assignment
-    key = f"{bundle.key}-{_digest(db_url)}"
+    spec = AssignmentSpec.of(bundle, course / "source" / assignment)
+    return _Setup(course, assignment, db_url, full, bundle, spec)
 
-    results: dict[str, StudentResult] = {}
-    before = gradebook_check.snapshot(db_url, spec)
-    expected_rows: dict[str, dict] = {}
-    todo, reused = [], []
-    hashes = {}
-    for student in students:
-        hashes[student], refused = _check(course / "submitted" / student, assignment)
-        saved = None if opts.force else _load_saved(state / "results" / f"{student}.json",
-                                                    key, hashes[student])
+
+def _plan(setup: _Setup, opts: Options) -> _Plan:
+    """Each student: refused (fails with the reason), unchanged (the saved result), or to
+    grade now."""
+    plan = _Plan(_students(setup.course, opts.students))
+    plan.before = gradebook_check.snapshot(setup.db_url, setup.spec)
+    for student in plan.students:
+        plan.hashes[student], refused = _check(setup.course / "submitted" / student,
+                                               setup.assignment)
+        saved = None if opts.force else _load_saved(setup.results / f"{student}.json",
+                                                    setup.key, plan.hashes[student])
         if refused is not None:  # that student fails with the reason; the class goes on
-            results[student] = failed_before_grading(spec, student, hashes[student],
-                                                     refusal_message(refused))
-            if student in before:
-                expected_rows[student] = before[student]
+            plan.results[student] = failed_before_grading(
+                setup.spec, student, plan.hashes[student], refusal_message(refused))
         elif saved is not None:
-            results[student] = saved
-            reused.append(student)
-            if student in before:
-                expected_rows[student] = before[student]
+            plan.results[student] = saved
+            plan.reused.append(student)
         else:
-            todo.append(student)
+            plan.todo.append(student)
+            continue
+        if student in plan.before:  # not graded now: its rows must stay as they are
+            plan.expected_rows[student] = plan.before[student]
+    return plan
 
-    if not todo:
-        # nothing to grade, so no worker proves the set-up: a broken one still fails here
-        # (with students to grade, every worker grades the canaries before anyone)
-        print("Canaries (the master notebook's solutions, the untouched release) on the "
-              "coordinator ...", file=out, flush=True)
-        try:
-            task.run_canaries(bundle)
-        except GraderBroken as broken:
-            raise Refusal(f"the grading set-up is broken, nobody was graded: {broken}") \
-                from None
 
-    def submissions():
-        for student in todo:
-            yield task.read_submission(course / "submitted" / student / assignment, student,
-                                       hashes[student])
-
-    print(f"Grading {len(todo)} submissions ({len(reused)} unchanged since the last run, "
-          f"skipped; {'every cell run in a kernel' if full else 'verdict only, no kernel'}"
-          f"; sandbox {'on' if opts.sandbox else 'OFF'}; gradebook {_safe_url(db_url)})",
-          file=out, flush=True)
-    previous_term = signal.signal(signal.SIGTERM, _raise_interrupt)
-    bar = tqdm(total=len(todo), desc="grading", unit="student", disable=not opts.progress,
-               file=sys.stderr)
+def _canaries_here(bundle: Bundle, out) -> None:
+    """Nothing to grade, so no worker proves the set-up: a broken one still fails here
+    (with students to grade, every worker grades the canaries before anyone)."""
+    print("Canaries (the master notebook's solutions, the untouched release) on the "
+          "coordinator ...", file=out, flush=True)
     try:
-        if todo:
-            with _engine(opts, len(todo), out) as engine:
+        with WorkerState() as here:
+            task.run_canaries(bundle, here)
+    except GraderBroken as broken:
+        raise Refusal(f"the grading set-up is broken, nobody was graded: {broken}") from None
+
+
+def _grade_all(setup: _Setup, plan: _Plan, opts: Options, out) -> None:
+    """Grade ``plan.todo`` on an engine, recording each student as its result arrives."""
+    previous_term = signal.signal(signal.SIGTERM, _raise_interrupt)
+    bar = tqdm(total=len(plan.todo), desc="grading", unit="student",
+               disable=not opts.progress, file=sys.stderr)
+    try:
+        if plan.todo:
+            with _engine(opts, len(plan.todo), out) as engine:
                 try:
-                    shared = engine.check_workers(bundle, task_bound(opts.limits))
+                    shared = engine.check_workers(setup.bundle, task_bound(opts.limits))
                 except GraderBroken as broken:
                     raise Refusal(f"the grading set-up is broken on a worker, nobody was "
                                   f"graded: {broken}") from None
-                for student, outcome in engine.grade(shared, submissions(),
+                for student, outcome in engine.grade(shared, _submissions(setup, plan),
                                                      task_bound(opts.limits)):
-                    result = record_outcome(course, db_url, bundle, spec, student, hashes[student],
-                                   outcome)
-                    results[student] = result
-                    rows = gradebook_scores(db_url, spec, student) if result.gradable else None
-                    if rows is not None:
-                        expected_rows[student] = {k: v for k, (v, _) in rows.items()}
-                    elif student in before:
-                        expected_rows[student] = before[student]
-                    if not result.status.startswith(TRANSIENT):  # a re-run grades it again
-                        _save(state / "results" / f"{student}.json", key, result)
+                    result = _take(setup, plan, student, outcome)
                     bar.set_postfix_str(f"{student}: {result.status}"[:40])
                     bar.update(1)
     except EngineError as error:
-        bar.close()
         raise Refusal(str(error)) from None
     except KeyboardInterrupt:
         bar.close()
-        print(f"\nInterrupted: {len(results)} of {len(students)} results saved; run the same "
-              "command again to resume.", file=out)
+        print(f"\nInterrupted: {len(plan.results)} of {len(plan.students)} results saved; "
+              "run the same command again to resume.", file=out)
         raise
     finally:
+        bar.close()
         signal.signal(signal.SIGTERM, previous_term)
-    bar.close()
 
-    ordered = [results[s] for s in students]
+
+def _submissions(setup: _Setup, plan: _Plan) -> Iterator[SubmissionFiles]:
+    for student in plan.todo:
+        yield task.read_submission(setup.course / "submitted" / student / setup.assignment,
+                                   student, plan.hashes[student])
+
+
+def _take(setup: _Setup, plan: _Plan, student: str, outcome) -> StudentResult:
+    """One finished task: recorded in the course, its expected rows noted, its result saved
+    (unless it failed for a reason of ours, which a re-run grades again)."""
+    result = record_outcome(setup.course, setup.db_url, setup.bundle, setup.spec, student,
+                            plan.hashes[student], outcome)
+    plan.results[student] = result
+    rows = gradebook_scores(setup.db_url, setup.spec, student) if result.gradable else None
+    if rows is not None:
+        plan.expected_rows[student] = {k: v for k, (v, _) in rows.items()}
+    elif student in plan.before:
+        plan.expected_rows[student] = plan.before[student]
+    if not result.status.startswith(TRANSIENT):
+        _save(setup.results / f"{student}.json", setup.key, result)
+    return result
+
+
+def _report(setup: _Setup, plan: _Plan, out) -> Batch:
+    """The gradebook check, grades.csv, the score plot and the summary."""
+    ordered = [plan.results[s] for s in plan.students]
     _print_findings(ordered, out)
-    problems = gradebook_check.check(db_url, spec, expected_rows)
-    reports_dir = course / "reports" / assignment
-    csv_path = export.write_csv(ordered, spec, reports_dir / "grades.csv")
-    plot = report.plot_scores(ordered, spec, reports_dir / "score-distribution.png")
-    text = report.summary(ordered, spec)
+    problems = gradebook_check.check(setup.db_url, setup.spec, plan.expected_rows)
+    reports_dir = setup.course / "reports" / setup.assignment
+    csv_path = export.write_csv(ordered, setup.spec, reports_dir / "grades.csv")
+    plot = report.plot_scores(ordered, setup.spec, reports_dir / "score-distribution.png")
+    text = report.summary(ordered, setup.spec)
     text += "\n\nGradebook integrity: " + ("ok" if not problems else "; ".join(problems))
-    refused = report.refused_submissions(course, assignment)
+    refused = report.refused_submissions(setup.course, setup.assignment)
     text += f"\n\n{refused}" if refused else ""
     summary_path = reports_dir / "summary.txt"
     summary_path.write_text(text + "\n")
     print("\n" + text, file=out)
-    print(f"\nGrades CSV: {csv_path}\nScore plot: {plot}\nFeedback:   {course / 'feedback'}",
-          file=out)
-    return Batch(ordered, todo, reused, problems, csv_path, plot, summary_path, spec)
+    print(f"\nGrades CSV: {csv_path}\nScore plot: {plot}\n"
+          f"Feedback:   {setup.course / 'feedback'}", file=out)
+    return Batch(ordered, plan.todo, plan.reused, problems, csv_path, plot, summary_path,
+                 setup.spec)
 
 
 def _engine(opts: Options, count: int, out):
@@ -287,7 +355,7 @@ def record_outcome(course: Path, db_url: str, bundle, spec, student: str, conten
                                      f"internal error: {outcome!r}"[:300])
     result = StudentResult.from_dict(outcome.result)
     if result.gradable and outcome.notebook is not None:
-        record.record(course, db_url, bundle, student, outcome)
+        save_graded(course, db_url, bundle, student, outcome)
         rows = gradebook_scores(db_url, spec, student) or {}
         if {k: v for k, (v, _) in rows.items()} != result.scores:
             return failed_before_grading(

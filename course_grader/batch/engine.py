@@ -2,11 +2,13 @@
 
 By default a ``LocalCluster`` with one single-threaded worker process per core,
 started and stopped here; with ``scheduler`` an existing cluster, however it
-was deployed.  Each task is ``task.grade(bundle, submission)``: bytes in,
-plain data out, so workers need neither the course folder nor the gradebook.
-The bundle is scattered to every worker once.  Before any student, every
-worker grades the canaries (and a worker that joins later does so before its
-first student, inside ``task.grade``).
+was deployed.  Each task is ``task.grade(bundle, submission, state)``: bytes
+in, plain data out, so workers need neither the course folder nor the
+gradebook.  The bundle is scattered to every worker once.  Each worker keeps
+its ``WorkerState`` in a worker plugin (``dask_worker.WorkerStatePlugin``:
+made when the worker starts or joins, closed when it stops).  Before any
+student, every worker grades the canaries (and a worker that joins later does
+so before its first student, inside ``task.grade``).
 
 When a worker dies, Dask's scheduler hands its unfinished tasks to another
 worker; a result reaches the coordinator once per future, so nothing is
@@ -23,8 +25,7 @@ from collections.abc import Iterator
 
 from ..sandbox.bubblewrap import Limits
 from ..verdict.preprocessor import VERDICT_CPU_SECONDS
-from . import task
-from .task import Bundle, Submission
+from .task import Bundle, SubmissionFiles
 
 
 class EngineError(RuntimeError):
@@ -105,15 +106,18 @@ class Engine:
         Waits at most ``bound`` seconds (``task_bound``) for the canaries."""
         from distributed import wait
 
+        from .dask_worker import WorkerStatePlugin, canaries_on_worker
+
         try:
             self.client.wait_for_workers(1, timeout=300)
         except TimeoutError:
             raise EngineError("the Dask cluster has no workers (waited 300 s): start "
                               "`dask worker <scheduler address>` on the grading machines") \
                 from None
+        self.client.register_plugin(WorkerStatePlugin())
         shared = self.client.scatter(bundle, broadcast=True, hash=False)
         workers = list(self.client.scheduler_info(n_workers=-1)["workers"])
-        futures = [self.client.submit(task.canaries_on_worker, shared, workers=[addr],
+        futures = [self.client.submit(canaries_on_worker, shared, workers=[addr],
                                       allow_other_workers=False, pure=False,
                                       key=f"canaries-{uuid.uuid4().hex[:8]}")
                    for addr in workers]
@@ -127,8 +131,8 @@ class Engine:
         print(f"Canaries passed on {len(places)} workers", file=self.out, flush=True)
         return shared
 
-    def grade(self, shared, submissions: Iterator[Submission], bound: float,
-              run=task.grade) -> Iterator[tuple[str, object]]:
+    def grade(self, shared, submissions: Iterator[SubmissionFiles], bound: float,
+              run=None) -> Iterator[tuple[str, object]]:
         """(student, Graded, the exception its task raised, or ``TaskOverdue``), as tasks
         finish.
 
@@ -138,6 +142,9 @@ class Engine:
         """
         from distributed import as_completed
 
+        from .dask_worker import grade_on_worker
+
+        run = run or grade_on_worker
         futures = {}
         for sub in submissions:
             future = self.client.submit(run, shared, sub, pure=False,

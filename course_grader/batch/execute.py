@@ -28,6 +28,7 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer, Unicode
 
+from ..atomic_write import write_atomic
 from ..cells import grade_id_of
 from ..sandbox.bubblewrap import SandboxKernelManager, limit_traits, scrub_workdir
 
@@ -200,8 +201,5 @@ class GuardedExecute(Execute, limit_traits("notebook_timeout")):
     def _write_events(self, seconds: float) -> None:
         if not self.events_path:
             return
-        path = Path(self.events_path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"events": self._events, "seconds": round(seconds, 3)}))
-        tmp.replace(path)
+        write_atomic(Path(self.events_path),
+                     json.dumps({"events": self._events, "seconds": round(seconds, 3)}))

@@ -7,12 +7,14 @@ why in ``status``; it is never written as 0, which would read as a real zero.
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
-from .outcome import Assignment, StudentResult
+from ..atomic_write import write_atomic
+from .outcome import AssignmentSpec, StudentResult
 
 
-def columns(spec: Assignment) -> list[str]:
+def columns(spec: AssignmentSpec) -> list[str]:
     return ["student", *spec.exercises, "total", "max", "status", "notes"]
 
 
@@ -20,7 +22,7 @@ def _points(value) -> str:
     return "" if value is None else f"{value:g}"
 
 
-def row(result: StudentResult, spec: Assignment) -> dict:
+def row(result: StudentResult, spec: AssignmentSpec) -> dict:
     graded = result.gradable
     out = {"student": result.student, "max": f"{spec.max_score:g}", "status": result.status,
            "notes": " | ".join(result.notes + [f["message"] for f in result.findings])}
@@ -30,13 +32,10 @@ def row(result: StudentResult, spec: Assignment) -> dict:
     return out
 
 
-def write_csv(results: list[StudentResult], spec: Assignment, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    with open(tmp, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=columns(spec))
-        writer.writeheader()
-        for result in sorted(results, key=lambda r: r.student):
-            writer.writerow(row(result, spec))
-    tmp.replace(path)
-    return path
+def write_csv(results: list[StudentResult], spec: AssignmentSpec, path: Path) -> Path:
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=columns(spec))
+    writer.writeheader()
+    for result in sorted(results, key=lambda r: r.student):
+        writer.writerow(row(result, spec))
+    return write_atomic(path, text.getvalue())

@@ -70,11 +70,11 @@ class SanitizeFeedback(NbGraderPreprocessor):
     def _note(self) -> str:
         if not self.notes_path or not Path(self.notes_path).exists():
             return ""
-        from .outcome import Assignment, read_outcome
+        from .outcome import AssignmentSpec, read_outcome
         from .preflight import Finding, Preflight
 
         data = json.loads(Path(self.notes_path).read_text())
-        spec = Assignment.from_dict(data["assignment"])
+        spec = AssignmentSpec.from_dict(data["assignment"])
         report = Preflight(data["student"], data["content_hash"],
                            [Finding(**f) for f in data["findings"]])
         # the same reading of the run that the batch's table and CSV make

@@ -11,7 +11,8 @@ solutions to full marks, the untouched release to 0) before its first student,
 and no student is handed to any worker until every worker has passed them, so
 a broken set-up stops the batch before anyone is graded.  The fork happens
 before this process grades anything, so no worker inherits another's grading
-child (``verdict.child``) or sandbox slot.
+child (``verdict.child``) or sandbox slot, and each worker keeps a ``WorkerState``
+of its own.
 
 The interface is ``engine.Engine``'s (``check_workers``, ``grade``); Dask stays
 the engine for ``--scheduler`` and for large classes, where it also hands a
@@ -29,7 +30,8 @@ from multiprocessing.connection import wait
 from ..verdict.child import GraderBroken
 from . import task
 from .engine import EngineError, TaskOverdue
-from .task import Bundle, Submission
+from .task import Bundle, SubmissionFiles
+from .worker_state import WorkerState
 
 POLL_SECONDS = 0.5
 
@@ -45,19 +47,15 @@ def warm_imports() -> None:
 def _serve(bundle: Bundle, conn, coordinator: int) -> None:
     """A worker: the canaries, then one submission at a time until told to stop."""
     from ..sandbox.rlimits import _die_with_parent
-    from ..verdict import child
-    from ..verdict.child import close_warm_children
 
     _die_with_parent(coordinator)  # a killed coordinator leaves no worker grading on
 
-    # what the coordinator may hold from an earlier grading is not this worker's: its
-    # passed canaries (this worker proves its own), its grading children and folders
-    task._CANARIES_PASSED.clear()
-    task._BASES.clear()
-    child._WARM.clear()
+    # a state of its own: what the coordinator may hold (canaries it passed, its grading
+    # runners and folders) is not this worker's, which proves the set-up itself
+    state = WorkerState()
     try:
         try:
-            where = task.canaries_on_worker(bundle)
+            where = task.canaries_on_worker(bundle, state)
         except GraderBroken as broken:
             conn.send(("broken", str(broken)))
             return
@@ -67,7 +65,7 @@ def _serve(bundle: Bundle, conn, coordinator: int) -> None:
             if sub is None:
                 return
             try:
-                outcome = task.grade(bundle, sub)
+                outcome = task.grade(bundle, sub, state)
             except GraderBroken as broken:
                 outcome = GraderBroken(str(broken))
             except Exception as error:  # noqa: BLE001 - never leave the coordinator waiting
@@ -76,8 +74,7 @@ def _serve(bundle: Bundle, conn, coordinator: int) -> None:
     except (EOFError, OSError):  # the coordinator went away
         return
     finally:
-        close_warm_children()  # a forked process leaves without running atexit
-        task._remove_bases()
+        state.close()  # a forked process leaves without running finalizers or atexit
 
 
 class ForkedEngine:
@@ -135,7 +132,7 @@ class ForkedEngine:
         print(f"Canaries passed on {len(self.procs)} workers", file=self.out, flush=True)
         return bundle
 
-    def grade(self, shared: Bundle, submissions: Iterator[Submission],
+    def grade(self, shared: Bundle, submissions: Iterator[SubmissionFiles],
               bound: float) -> Iterator[tuple[str, object]]:
         """(student, Graded or the exception of its task, or ``TaskOverdue``) as they finish.
 

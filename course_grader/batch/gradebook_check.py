@@ -12,10 +12,10 @@ from __future__ import annotations
 from nbgrader.api import Gradebook, MissingEntry
 from sqlalchemy import create_engine, text
 
-from .outcome import Assignment
+from .outcome import AssignmentSpec
 
 
-def snapshot(db_url: str, spec: Assignment) -> dict[str, dict[str, float]]:
+def snapshot(db_url: str, spec: AssignmentSpec) -> dict[str, dict[str, float]]:
     """student -> {grade_id: score} for every submission of the assignment."""
     out: dict[str, dict[str, float]] = {}
     with Gradebook(db_url) as gb:
@@ -31,7 +31,8 @@ def snapshot(db_url: str, spec: Assignment) -> dict[str, dict[str, float]]:
     return out
 
 
-def check(db_url: str, spec: Assignment, expected_rows: dict[str, dict[str, float]]) -> list[str]:
+def check(db_url: str, spec: AssignmentSpec,
+          expected_rows: dict[str, dict[str, float]]) -> list[str]:
     """Problems found (empty list: the gradebook is sound).
 
     ``spec.cells`` was read from this gradebook when the batch started, so a

@@ -5,15 +5,13 @@ autograde one student (the notebooks, their graded, solution, task and source
 cells, so ``OverwriteCells`` can restore locked cells and ``SaveAutoGrades``
 can score) travels with each task as plain data; the worker rebuilds a
 throw-away SQLite gradebook from it for each student.  Only the coordinator
-writes the real gradebook (``record.py``).
+writes the real gradebook (``save_graded.py``).
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import sqlite3
-import sys
 from contextlib import closing
 from pathlib import Path
 
@@ -72,15 +70,14 @@ def build(path: Path, definition: dict) -> Path:
     """A new SQLite gradebook at ``path`` holding only the assignment's definition."""
     path.unlink(missing_ok=True)
     name = definition["name"]
+    # the copy carries the course gradebook's schema stamp (none if it had none); a
+    # database that already has a table is not new to nbgrader, which would otherwise run
+    # its `alembic` program (looked up on PATH) to stamp it, seconds per worker process
     version = definition.get("alembic_version")
-    if version:
-        # stamped here with the course gradebook's version: a new database would make
-        # nbgrader run its `alembic` program to learn it, seconds per worker process
-        with closing(sqlite3.connect(path)) as db, db:
-            db.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)")
+    with closing(sqlite3.connect(path)) as db, db:
+        db.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)")
+        if version:
             db.execute("INSERT INTO alembic_version (version_num) VALUES (?)", (version,))
-    # nbgrader stamps a new database with the output of its `alembic` program
-    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     with Gradebook(f"sqlite:///{path}", course_id=definition["course_id"]) as gb:
         gb.update_or_create_assignment(name, duedate=definition["duedate"])
         for nb in definition["notebooks"]:

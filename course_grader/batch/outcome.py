@@ -25,7 +25,7 @@ DIAGNOSIS = re.compile(r"\[diagnosis: ([\w.]+)\]")
 
 
 @dataclass
-class Assignment:
+class AssignmentSpec:
     """What the class grader knows of an assignment, read from the gradebook and the
     verdict's grading setup (``of``): never from constants of one course."""
 
@@ -42,7 +42,7 @@ class Assignment:
         return float(sum(self.cells[c] for c in self.exercises[exercise]))
 
     @classmethod
-    def of(cls, bundle, source_dir: Path) -> Assignment:
+    def of(cls, bundle, source_dir: Path) -> AssignmentSpec:
         from ..verdict.grading import GradingSetup
         from .gradebook_copy import graded_cells
 
@@ -57,7 +57,7 @@ class Assignment:
         return cls(bundle.assignment, bundle.notebook, cells, exercises)
 
     @classmethod
-    def from_dict(cls, data: dict) -> Assignment:
+    def from_dict(cls, data: dict) -> AssignmentSpec:
         return cls(**data)
 
 
@@ -89,19 +89,19 @@ class StudentResult:
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
 
-def failed(spec: Assignment, report: Preflight, reason: str) -> StudentResult:
+def failed(spec: AssignmentSpec, report: Preflight, reason: str) -> StudentResult:
     return StudentResult(report.student, f"{FAILED}: {reason}", report.content_hash,
                          max_score=spec.max_score,
                          findings=[f.__dict__ for f in report.findings],
                          exercises={ex: None for ex in spec.exercises})
 
 
-def failed_before_grading(spec: Assignment, student: str, content_hash: str,
+def failed_before_grading(spec: AssignmentSpec, student: str, content_hash: str,
                           reason: str) -> StudentResult:
     return failed(spec, Preflight(student, content_hash), reason)
 
 
-def gradebook_scores(db_url: str, spec: Assignment,
+def gradebook_scores(db_url: str, spec: AssignmentSpec,
                      student: str) -> dict[str, tuple[float, bool]] | None:
     """grade_id -> (score, needs manual grade) for ``student``, None if not graded."""
     with Gradebook(db_url) as gb:
@@ -118,7 +118,7 @@ def _last_error_line(log: Path) -> str:
     return lines[-1][-200:] if lines else "see the autograde log"
 
 
-def _cell_errors(spec: Assignment, course: Path,
+def _cell_errors(spec: AssignmentSpec, course: Path,
                  student: str) -> dict[str, list[tuple[str, str]]]:
     path = course / "autograded" / student / spec.name / f"{spec.notebook}.ipynb"
     found: dict[str, list[tuple[str, str]]] = {}
@@ -139,7 +139,7 @@ def _first_sentence(ename: str, evalue: str) -> str:
     return f"{ename}: {text.split('. ')[0][:90]}"
 
 
-def read_outcome(spec: Assignment, db_url: str, course: Path, student: str, report: Preflight,
+def read_outcome(spec: AssignmentSpec, db_url: str, course: Path, student: str, report: Preflight,
                  code: int | None, log: Path, events_path: Path) -> StudentResult:
     """Turn the autograde run's exit, events, gradebook rows and outputs into a result."""
     if code is None:

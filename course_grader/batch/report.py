@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+from ..exchange.arrival import read_records
 from ..exchange.intake import store_of
-from ..exchange.record import read_records
 from ..table import format_table
-from .outcome import Assignment, StudentResult
+from .outcome import AssignmentSpec, StudentResult
 
 
-def table(results: list[StudentResult], spec: Assignment) -> str:
+def table(results: list[StudentResult], spec: AssignmentSpec) -> str:
     rows = []
     for r in sorted(results, key=lambda r: r.student):
         row = {"student": r.student, "status": r.status,
@@ -23,7 +23,7 @@ def table(results: list[StudentResult], spec: Assignment) -> str:
     return format_table(rows, ["student", "score", *spec.exercises, "status"])
 
 
-def pass_rates(results: list[StudentResult], spec: Assignment) -> dict[str, tuple[int, int]]:
+def pass_rates(results: list[StudentResult], spec: AssignmentSpec) -> dict[str, tuple[int, int]]:
     """exercise -> (students with full points, students graded)."""
     graded = [r for r in results if r.gradable]
     return {ex: (sum(1 for r in graded if r.exercises.get(ex) == spec.exercise_max(ex)),
@@ -36,7 +36,7 @@ def common_mistakes(results: list[StudentResult], top: int = 8) -> list[tuple[st
     return counts.most_common(top)
 
 
-def summary(results: list[StudentResult], spec: Assignment) -> str:
+def summary(results: list[StudentResult], spec: AssignmentSpec) -> str:
     lines = [table(results, spec), "", "Per-exercise pass rate (full points):"]
     for exercise, (passed, graded) in pass_rates(results, spec).items():
         share = f"{passed / graded:.0%}" if graded else "-"
@@ -49,7 +49,7 @@ def summary(results: list[StudentResult], spec: Assignment) -> str:
     return "\n".join(lines)
 
 
-def plot_scores(results: list[StudentResult], spec: Assignment, path: Path) -> Path:
+def plot_scores(results: list[StudentResult], spec: AssignmentSpec, path: Path) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")

@@ -27,8 +27,8 @@ from nbgrader.utils import check_mode
 from ..timestamps import FILE as TIMESTAMP_FILE
 from ..timestamps import read_timestamp, write_timestamp
 from ..untrusted_tree import remove_tree
+from .arrival import FILES, Arrival, newest_accepted, read_records
 from .intake import store_of, take_inbound
-from .record import FILES, Arrival, newest_accepted, read_records
 
 
 class TrustedCollect(ExchangeCollect):

@@ -28,8 +28,8 @@ from pathlib import Path
 
 from ..untrusted_tree import TreeCaps, TreeRefused, copy_tree, remove_tree, scan_tree, show
 from . import notice
+from .arrival import ACCEPTED, FILES, RECORD, REFUSED, Arrival, trusted_time, write_record
 from .names import parse_folder_name
-from .record import ACCEPTED, FILES, RECORD, REFUSED, Arrival, trusted_time, write_record
 
 # An honest submission holds the released files (notebook, model module),
 # nbgrader's timestamp/secret, checkpoints and a few plots: tens of entries,

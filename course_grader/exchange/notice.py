@@ -20,7 +20,7 @@ from pathlib import Path
 
 from nbgrader.utils import notebook_hash
 
-from .record import Arrival, utc
+from .arrival import Arrival, utc
 
 _SECRET = "submission_secret.txt"
 _MAX_NOTEBOOKS = 20

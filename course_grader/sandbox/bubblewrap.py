@@ -163,30 +163,53 @@ def bwrap_argv(workdir: Path, kernel_dir: Path | None, limits: Limits, uid: int 
     what lies below it) at another path in the sandbox: the grading child's
     folder must not lie under /tmp, which each of its jobs replaces.
     """
-    def there(path: Path) -> Path:
-        for host, place in (inside or {}).items():
+    places = _Places(inside or {})
+    return [bwrap_path() or "bwrap",
+            *_namespaces_and_capabilities(uid, switch_uids_inside, job_namespaces),
+            *_system_mounts(), *_scratch_mounts(limits),
+            *_grading_mounts(places, workdir, kernel_dir, limits, read_only, seal_workdir),
+            "--chdir", str(places.there(Path(workdir))), "--clearenv",
+            *_environment(extra_env), "--",
+            *_jail(uid, switch_uids_inside)]
+
+
+class _Places:
+    """Where a host path appears in the sandbox (``inside`` moves folders elsewhere)."""
+
+    def __init__(self, inside: dict[Path, str]):
+        self.inside = inside
+
+    def there(self, path: Path) -> Path:
+        for host, place in self.inside.items():
             if path == host or Path(host) in path.parents:
                 return Path(place) / path.relative_to(host)
         return path
 
-    argv = [bwrap_path() or "bwrap"]
-    if uid is not None:
+
+def _namespaces_and_capabilities(uid: int | None, switch_uids_inside: bool,
+                                 job_namespaces: bool) -> list[str]:
+    if uid is None:
+        argv = ["--unshare-all"]
+    else:
         # As root, bubblewrap sets up the namespaces itself; jail.py then drops to
         # the slot's uid inside, so the process cap counts that uid only.  (An
         # unprivileged bwrap could not even reach a Python under /root.)  Root
         # keeps every capability in bubblewrap unless told otherwise: drop them all.
-        argv += ["--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
-                 "--unshare-cgroup-try", "--cap-drop", "ALL",
-                 "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+        argv = ["--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
+                "--unshare-cgroup-try", "--cap-drop", "ALL",
+                "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
         if switch_uids_inside:
             # signal any uid, hand each exercise its folder, read what it wrote
             argv += ["--cap-add", "CAP_KILL", "--cap-add", "CAP_CHOWN",
                      "--cap-add", "CAP_DAC_READ_SEARCH"]
-    else:
-        argv += ["--unshare-all"]
     if job_namespaces:
         argv += ["--cap-add", "CAP_SYS_ADMIN"]
-    argv += ["--die-with-parent", "--hostname", "grading", "--ro-bind", "/usr", "/usr"]
+    return argv
+
+
+def _system_mounts() -> list[str]:
+    """The system's programs and libraries, read-only, and the few files of /etc they read."""
+    argv = ["--die-with-parent", "--hostname", "grading", "--ro-bind", "/usr", "/usr"]
     for name in ("bin", "lib", "lib64", "sbin"):
         host = Path("/", name)
         if host.is_symlink():  # merged /usr: keep the same links
@@ -198,29 +221,42 @@ def bwrap_argv(workdir: Path, kernel_dir: Path | None, limits: Limits, uid: int 
         argv += ["--ro-bind-try", f"/etc/{etc}", f"/etc/{etc}"]
     # made 0700 by bubblewrap: the kernel's own uid could not read /etc/fonts
     # (matplotlib's fc-list call then printed a Fontconfig error into every notebook)
-    argv += ["--chmod", "0755", "/etc"]
+    return argv + ["--chmod", "0755", "/etc"]
+
+
+def _scratch_mounts(limits: Limits) -> list[str]:
     scratch = str(limits.tmp_mb * 1024 * 1024)
     # bubblewrap's /dev is an unsized tmpfs: /dev/shm gets a sized one of its own
-    argv += ["--proc", "/proc", "--dev", "/dev",
-             "--perms", "1777", "--size", scratch, "--tmpfs", "/dev/shm",
-             "--perms", "1777", "--size", scratch, "--tmpfs", "/tmp"]
+    return ["--proc", "/proc", "--dev", "/dev",
+            "--perms", "1777", "--size", scratch, "--tmpfs", "/dev/shm",
+            "--perms", "1777", "--size", scratch, "--tmpfs", "/tmp"]
+
+
+def _grading_mounts(places: _Places, workdir: Path, kernel_dir: Path | None, limits: Limits,
+                    read_only: list[Path], seal_workdir: bool) -> list[str]:
+    """The interpreter, the jail, the read-only folders, then the working ones."""
     mounts = _read_only_roots()
+    argv = []
     for root in mounts:
         argv += ["--ro-bind", str(root), str(root)]
     argv += ["--ro-bind", str(JAIL), JAIL_INSIDE]
     for folder in read_only:
-        argv += ["--ro-bind", str(folder), str(there(Path(folder)))]
+        argv += ["--ro-bind", str(folder), str(places.there(Path(folder)))]
     writable = ([] if seal_workdir else [workdir]) + \
         ([kernel_dir] if kernel_dir is not None else [])
     if seal_workdir:
         argv += sealed_workdir(Path(workdir), limits)
     for folder in writable:
-        argv += ["--bind", str(folder), str(there(Path(folder)))]
+        argv += ["--bind", str(folder), str(places.there(Path(folder)))]
     # bubblewrap makes the folders leading to a mount point 0700 as root
-    placed = [there(Path(f)) for f in [*read_only, *writable, workdir]]
+    placed = [places.there(Path(f)) for f in [*read_only, *writable, workdir]]
     for folder in _ancestors([*mounts, *placed]):
         argv += ["--chmod", "0755", str(folder)]
-    argv += ["--chdir", str(there(Path(workdir))), "--clearenv"]
+    return argv
+
+
+def _environment(extra_env: dict | None) -> list[str]:
+    """``--setenv`` for what a kernel needs; nothing else of the grader's gets in."""
     env = {
         "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
         "HOME": "/tmp", "TMPDIR": "/tmp", "MPLCONFIGDIR": "/tmp/matplotlib",
@@ -231,12 +267,17 @@ def bwrap_argv(workdir: Path, kernel_dir: Path | None, limits: Limits, uid: int 
     }
     env.update({k: os.environ[k] for k in PASS_THROUGH_ENV if k in os.environ})
     env.update(extra_env or {})
+    argv = []
     for key, value in env.items():
         argv += ["--setenv", key, value]
-    argv += ["--"]
-    if uid is not None and not switch_uids_inside:
-        argv += [sys.executable, "-I", "-S", JAIL_INSIDE, "--uid", str(uid), "--"]
     return argv
+
+
+def _jail(uid: int | None, switch_uids_inside: bool) -> list[str]:
+    """The launcher that drops to ``uid`` inside (unless the command switches uids itself)."""
+    if uid is not None and not switch_uids_inside:
+        return [sys.executable, "-I", "-S", JAIL_INSIDE, "--uid", str(uid), "--"]
+    return []
 
 
 def _ancestors(paths: list[Path]) -> list[Path]:

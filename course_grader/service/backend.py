@@ -5,10 +5,10 @@ the course (``bundle.make_bundle``), the canaries are graded on this process
 and then on every worker of a local Dask cluster, exactly as ``grade`` does
 before its first student; a broken set-up stops the service before anyone is
 graded. Then each submission is one ``task.grade`` on a warm worker (its
-grading child prepared once), and the result is recorded by the coordinator's
-own ``coordinator.record_outcome``: gradebook rows, ``autograded/``,
-``feedback/``. The cluster and the canaries are paid once for the service's
-life, not per submission.
+grading runner prepared once, kept in the worker's ``WorkerState``), and the
+result is recorded by the coordinator's own ``coordinator.record_outcome``:
+gradebook rows, ``autograded/``, ``feedback/``. The cluster and the canaries
+are paid once for the service's life, not per submission.
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ from ..batch import task
 from ..batch.bundle import make_bundle
 from ..batch.coordinator import Refusal, configured_db_url, record_outcome
 from ..batch.engine import Engine, task_bound
-from ..batch.outcome import Assignment, failed_before_grading
+from ..batch.outcome import AssignmentSpec, failed_before_grading
 from ..batch.preflight import check_submission, refusal_message
+from ..batch.worker_state import WorkerState
 from ..gradebook import driver_url
 from ..sandbox.bubblewrap import Limits
 from ..verdict.child import GraderBroken
@@ -55,7 +56,7 @@ class ClassGraderBackend:
         self.db_url = driver_url(configured_db_url(self.course))
         self.bound = task_bound(self.limits)
         self.bundles: dict = {}
-        self.specs: dict[str, Assignment] = {}
+        self.specs: dict[str, AssignmentSpec] = {}
         self.shared: dict = {}
         self.running: list[_Running] = []
         self.engine: Engine | None = None
@@ -66,9 +67,10 @@ class ClassGraderBackend:
             for assignment in self.assignments:
                 bundle = make_bundle(self.course, assignment, self.db_url, self.limits,
                                      self.sandbox, False)
-                task.run_canaries(bundle)
+                with WorkerState() as here:  # this process grades nobody after them
+                    task.run_canaries(bundle, here)
                 self.bundles[assignment] = bundle
-                self.specs[assignment] = Assignment.of(bundle,
+                self.specs[assignment] = AssignmentSpec.of(bundle,
                                                        self.course / "source" / assignment)
             self.engine = Engine(None, self.workers, self.out).__enter__()
             for assignment, bundle in self.bundles.items():
@@ -94,8 +96,10 @@ class ClassGraderBackend:
         if refused is not None:  # graded as failed at once, with the reason
             self.running.append(_Running(job, content_hash, refusal_message(refused)))
             return
+        from ..batch.dask_worker import grade_on_worker  # imports Dask: only when grading
+
         sub = task.read_submission(folder, job.student, content_hash)
-        future = self.engine.client.submit(task.grade, self.shared[job.assignment], sub,
+        future = self.engine.client.submit(grade_on_worker, self.shared[job.assignment], sub,
                                            pure=False)
         self.running.append(_Running(job, content_hash, future))
 

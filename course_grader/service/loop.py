@@ -28,11 +28,11 @@ from dataclasses import dataclass
 from datetime import timezone
 from pathlib import Path
 
-from ..batch.outcome import Assignment, StudentResult
+from ..batch.outcome import AssignmentSpec, StudentResult
+from ..exchange.arrival import FILES, Arrival, utc
 from ..exchange.collect import deliver
 from ..exchange.intake import SETTLE_SECONDS, store_of, take_inbound
 from ..exchange.notice import publish, read_secret
-from ..exchange.record import FILES, Arrival, utc
 from .page import diagnosis_page
 from .policy import GradeOnSubmit
 from .queue import DONE, FAILED, GradingQueue, Job
@@ -44,7 +44,7 @@ log = logging.getLogger("course_grader.service")
 class Finished:
     job: Job
     result: StudentResult
-    spec: Assignment
+    spec: AssignmentSpec
     feedback_html: str | None  # the full feedback page, when the backend made one
 
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 import html
 from datetime import datetime
 
-from ..batch.outcome import Assignment, StudentResult
+from ..batch.outcome import AssignmentSpec, StudentResult
 
 _STYLE = ("body{font-family:sans-serif;max-width:46em;margin:2em auto;line-height:1.45}"
           "li{margin:.4em 0}.ok{color:#176117}.fix{color:#8a1c1c}.note{color:#555}")
 
 
-def diagnosis_page(result: StudentResult, spec: Assignment, when: datetime,
+def diagnosis_page(result: StudentResult, spec: AssignmentSpec, when: datetime,
                    show_score: bool) -> str:
     esc = html.escape
     rows = []

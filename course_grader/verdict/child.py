@@ -10,7 +10,6 @@ nothing secret: no reference code, no solutions, no grader.
 
 from __future__ import annotations
 
-import atexit
 import hashlib
 import json
 import os
@@ -23,6 +22,7 @@ import sys
 import tempfile
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,7 +77,7 @@ class GradingChild:
     (see ``runner.py``), under the same sandbox, uids and limits as a runner
     started for that submission alone.  ``grade`` returns None when the runner
     did not answer as it should (it died, hung or said something else), and
-    ``run_child`` then grades that submission again in a fresh child.
+    ``RunnerPool.run`` then grades that submission again in a fresh child.
     """
 
     def __init__(self, setup: str, provided: dict[str, bytes], options: ChildOptions):
@@ -221,11 +221,7 @@ def _kill(proc: subprocess.Popen) -> None:
             pass
 
 
-# prepared children of this process, by everything that shapes them; a grading holds
-# its worker slot (and so its uids) while it uses one, so two never share a child
-_WARM: dict[str, GradingChild] = {}
-_WARM_LOCK = threading.Lock()
-KEEP_WARM = 4  # children kept per process (one per slot it has used lately)
+KEEP_WARM = 4  # children a pool keeps (one per worker slot it has used lately)
 
 
 def _key(setup: str, provided: dict[str, bytes], options: ChildOptions) -> str:
@@ -237,63 +233,108 @@ def _key(setup: str, provided: dict[str, bytes], options: ChildOptions) -> str:
     return digest.hexdigest()
 
 
-def _take_warm(key: str) -> GradingChild | None:
-    with _WARM_LOCK:
-        child = _WARM.get(key)
-        if child is not None and child.lock.acquire(blocking=False):
-            if child.alive() and child.served < RECYCLE_AFTER:
-                return child
-            child.lock.release()
-            _WARM.pop(key).close()
-    return None
+class RunnerPool:
+    """The prepared runners of one owner (a grading worker, an nbgrader run), by
+    everything that shapes them; a grading holds its worker slot (and so its uids)
+    while it uses one, so two gradings never share a runner.
 
+    ``close`` stops them and removes their folders; a pool nobody closed is closed
+    when it is collected or the interpreter exits.  Copying a pool (traitlets copies
+    every configured value) gives the same pool: a copy would start runners twice.
+    """
 
-def _keep_warm(key: str, child: GradingChild) -> None:
-    with _WARM_LOCK:
-        if key in _WARM or not child.alive():
+    def __init__(self, keep: int = KEEP_WARM):
+        self.keep = keep
+        self._children: dict[str, GradingChild] = {}
+        self._lock = threading.Lock()
+        self._finalizer = weakref.finalize(self, _close_all, self._children, self._lock,
+                                           os.getpid())
+
+    def __deepcopy__(self, memo) -> RunnerPool:
+        return self
+
+    def __enter__(self) -> RunnerPool:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def children(self) -> list[GradingChild]:
+        with self._lock:
+            return list(self._children.values())
+
+    def close(self) -> None:
+        self._finalizer()
+
+    def run(self, setup: str, provided: dict[str, bytes], exercises: list[Exercise],
+            options: ChildOptions) -> dict[str, ExerciseResult | None]:
+        """Run the answers in a sandboxed runner that nothing else ran in since its
+        setup; the validated results per exercise.
+
+        The runner is kept for the next submission (its setup is the costly part)
+        as long as it keeps its protocol; if it does not, this submission is graded
+        again in a fresh runner, whose results stand whatever the student's code
+        does to it.  Raises GraderBroken when the setup cell (trusted text, run
+        before any student code) fails: that is a broken grading set-up, never a
+        student's 0.
+        """
+        key = _key(setup, provided, options)
+        child = self._take(key)
+        if child is not None:
+            try:
+                results, intact = child.grade(exercises)
+            finally:
+                child.lock.release()
+            if intact:
+                return results
+            self._drop(key, child)
+        child = GradingChild(setup, provided, options)
+        results, intact = child.grade(exercises)
+        if intact:
+            self._keep(key, child)
+        else:
             child.close()
-            return
-        while len(_WARM) >= KEEP_WARM:
-            _WARM.pop(next(iter(_WARM))).close()
-        _WARM[key] = child
+        return results
+
+    def _take(self, key: str) -> GradingChild | None:
+        with self._lock:
+            child = self._children.get(key)
+            if child is not None and child.lock.acquire(blocking=False):
+                if child.alive() and child.served < RECYCLE_AFTER:
+                    return child
+                child.lock.release()
+                self._children.pop(key).close()
+        return None
+
+    def _keep(self, key: str, child: GradingChild) -> None:
+        with self._lock:
+            if key in self._children or not child.alive() or self.keep < 1:
+                child.close()
+                return
+            while len(self._children) >= self.keep:
+                self._children.pop(next(iter(self._children))).close()
+            self._children[key] = child
+
+    def _drop(self, key: str, child: GradingChild) -> None:
+        with self._lock:
+            if self._children.get(key) is child:
+                self._children.pop(key)
+        child.close()
 
 
-@atexit.register
-def close_warm_children() -> None:
-    with _WARM_LOCK:
-        while _WARM:
-            _WARM.popitem()[1].close()
+def _close_all(children: dict[str, GradingChild], lock: threading.Lock, owner: int) -> None:
+    if os.getpid() != owner:
+        return  # a forked copy of the pool: the runners are its parent's to stop
+    with lock:
+        while children:
+            children.popitem()[1].close()
 
 
 def run_child(setup: str, provided: dict[str, bytes], exercises: list[Exercise],
-              options: ChildOptions) -> dict[str, ExerciseResult | None]:
-    """Run the answers in a sandboxed runner that nothing else ran in since its setup;
-    the validated results per exercise.
-
-    The runner is kept for the next submission (its setup is the costly part)
-    as long as it keeps its protocol; if it does not, this submission is graded
-    again in a fresh runner, whose results stand whatever the student's code
-    does to it.  Raises GraderBroken when the setup cell (trusted text, run
-    before any student code) fails: that is a broken grading set-up, never a
-    student's 0.
-    """
-    key = _key(setup, provided, options)
-    child = _take_warm(key)
-    if child is not None:
-        try:
-            results, intact = child.grade(exercises)
-        finally:
-            child.lock.release()
-        if intact:
-            return results
-        with _WARM_LOCK:
-            if _WARM.get(key) is child:
-                _WARM.pop(key)
-        child.close()
-    child = GradingChild(setup, provided, options)
-    results, intact = child.grade(exercises)
-    if intact:
-        _keep_warm(key, child)
-    else:
-        child.close()
-    return results
+              options: ChildOptions, runners: RunnerPool | None = None
+              ) -> dict[str, ExerciseResult | None]:
+    """``runners.run``; without a pool, in a runner of its own, stopped afterwards."""
+    if runners is not None:
+        return runners.run(setup, provided, exercises, options)
+    with RunnerPool(keep=0) as once:
+        return once.run(setup, provided, exercises, options)

@@ -21,7 +21,7 @@ from ..assignments.initialization import EXERCISES, checks
 from ..assignments.initialization.record import Exercise as Record
 from ..assignments.initialization.visible import structure_check
 from ..cells import is_setup, is_test, nbgrader_meta
-from .child import ChildOptions, Exercise, GraderBroken, run_child, to_python
+from .child import ChildOptions, Exercise, GraderBroken, RunnerPool, run_child, to_python
 
 
 @dataclass
@@ -88,13 +88,14 @@ def answers_of(nb, exercises: dict[str, Record] = EXERCISES) -> dict[str, str]:
     return found
 
 
-def grade_answers(setup: GradingSetup, answers: dict[str, str],
-                  options: ChildOptions) -> dict[str, tuple[checks.Verdict, float]]:
-    """test grade_id -> (verdict, points awarded), decided here from the child's data."""
+def grade_answers(setup: GradingSetup, answers: dict[str, str], options: ChildOptions,
+                  runners: RunnerPool | None = None) -> dict[str, tuple[checks.Verdict, float]]:
+    """test grade_id -> (verdict, points awarded), decided here from the child's data
+    (run by a runner of ``runners``, or by one of its own when None)."""
     needed = [setup.exercises[name] for name in sorted({ex for ex, _, _ in setup.tests.values()})]
     jobs = [Exercise(record.name, record.function, to_python(answers.get(record.name, "")),
                      checks.planned_calls(record.grading_dims)) for record in needed]
-    results = run_child(setup.setup_code, setup.provided, jobs, options)
+    results = run_child(setup.setup_code, setup.provided, jobs, options, runners)
     structure_problem = setup.structure_problem
     verdicts = {}
     for grade_id, (exercise, part, points) in setup.tests.items():

@@ -16,11 +16,11 @@ from pathlib import Path
 from nbformat import NotebookNode
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Bool, Integer
+from traitlets import Bool, Instance, Integer
 
 from ..cells import is_test, nbgrader_meta
 from ..sandbox.bubblewrap import limit_traits
-from .child import ChildOptions, GraderBroken
+from .child import ChildOptions, GraderBroken, RunnerPool
 from .grading import GradingSetup, answers_of, default_uid, grade_answers
 from .inert import make_inert
 
@@ -44,6 +44,22 @@ def _source_dir(pre: NbGraderPreprocessor, resources: dict) -> Path:
     return Path(coursedir.format_path(coursedir.source_directory, ".", assignment))
 
 
+def application_runners(step) -> RunnerPool:
+    """The runners of the application this step runs in (its outermost parent).
+
+    Plain ``nbgrader autograde`` makes a new step for every notebook; the
+    application lives for the whole run, so its runners serve every student
+    and go with it."""
+    root = step
+    while getattr(root, "parent", None) is not None:
+        root = root.parent
+    pool = getattr(root, "course_grader_runners", None)
+    if not isinstance(pool, RunnerPool):
+        pool = RunnerPool()
+        root.course_grader_runners = pool
+    return pool
+
+
 # the grading child runs only the setup cell and the answer cells: a shorter CPU cap
 VERDICT_CPU_SECONDS = 120
 
@@ -58,6 +74,8 @@ class TrustedVerdict(NbGraderPreprocessor,
         config=True)
     exercise_seconds = Integer(20, help="wall-clock seconds per exercise in the child").tag(
         config=True)
+    runners = Instance(RunnerPool, allow_none=True, help="prepared runners to grade with (a "
+                       "grading worker's own); None: the nbgrader application's").tag(config=True)
 
     def options(self) -> ChildOptions:
         uid = default_uid()
@@ -69,7 +87,8 @@ class TrustedVerdict(NbGraderPreprocessor,
         try:
             setup = GradingSetup.from_source(_source_dir(self, resources),
                                              resources["nbgrader"]["notebook"])
-            verdicts = grade_answers(setup, answers_of(nb, setup.exercises), self.options())
+            verdicts = grade_answers(setup, answers_of(nb, setup.exercises), self.options(),
+                                     self.runners or application_runners(self))
         except GraderBroken as broken:
             BROKEN.append(str(broken))
             raise

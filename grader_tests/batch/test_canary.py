@@ -13,6 +13,8 @@ from course_grader.assignments.initialization.sample_class import sample_class, 
 from course_grader.batch import task
 from course_grader.batch.bundle import make_bundle
 from course_grader.batch.coordinator import Options, Refusal, run_batch
+from course_grader.batch.outcome import StudentResult
+from course_grader.batch.worker_state import WorkerState
 from course_grader.cells import grade_id_of
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(
@@ -49,13 +51,14 @@ def test_canaries_catch_a_verdict_that_passes_everything(tmp_path):
                          TEST_LIMITS, True, False)
     # the release canary handed the solutions: as if the check ignored the answers
     bundle.canaries[1].files = dict(bundle.canaries[0].files)
-    with pytest.raises(task.GraderBroken, match="untouched release scored 30"):
-        task.run_canaries(bundle)
+    with WorkerState() as state, \
+            pytest.raises(task.GraderBroken, match="untouched release scored 30"):
+        task.run_canaries(bundle, state)
 
 
 def test_every_forked_worker_proves_the_setup_itself(tmp_path):
-    """A worker forked from a coordinator that passed the canaries still grades its own:
-    a set-up that gives the untouched release points stops it before any student."""
+    """Each forked worker grades the canaries itself before any student: a set-up that
+    gives the untouched release points stops it."""
     import io
 
     from course_grader.batch.forked import ForkedEngine
@@ -64,10 +67,26 @@ def test_every_forked_worker_proves_the_setup_itself(tmp_path):
     bundle = make_bundle(course, ASSIGNMENT, f"sqlite:///{course / 'gradebook.db'}",
                          TEST_LIMITS, True, False)
     bundle.canaries[1].files = dict(bundle.canaries[0].files)
-    task._CANARIES_PASSED.add(bundle.key)  # as if this process had passed them
-    try:
-        with ForkedEngine(1, io.StringIO()) as engine, \
-                pytest.raises(task.GraderBroken, match="untouched release scored 30"):
-            engine.check_workers(bundle, 600)
-    finally:
-        task._CANARIES_PASSED.discard(bundle.key)
+    with ForkedEngine(1, io.StringIO()) as engine, \
+            pytest.raises(task.GraderBroken, match="untouched release scored 30"):
+        engine.check_workers(bundle, 600)
+
+
+def test_a_worker_grades_the_canaries_once_before_its_first_student(tmp_path):
+    """A worker's state remembers that it passed the canaries: its next student does not
+    grade them again (a set-up broken since would not stop it), while a worker with a
+    fresh state proves them before its first student (and stops)."""
+    course = new_course(tmp_path / "course", None)
+    bundle = make_bundle(course, ASSIGNMENT, f"sqlite:///{course / 'gradebook.db'}",
+                         TEST_LIMITS, True, False)
+    student = bundle.canaries[0]  # the master notebook's solutions, as a student
+    with WorkerState() as worker, WorkerState() as new_worker:
+        assert not worker.canaries_passed(bundle.key)
+        task.grade(bundle, student, worker, feedback=False)
+        assert worker.canaries_passed(bundle.key)
+        bundle.canaries[1].files = dict(bundle.canaries[0].files)  # now they would fail
+        again = StudentResult.from_dict(task.grade(bundle, student, worker,
+                                                   feedback=False).result)
+        assert again.score == again.max_score > 0
+        with pytest.raises(task.GraderBroken, match="untouched release scored 30"):
+            task.grade(bundle, student, new_worker, feedback=False)

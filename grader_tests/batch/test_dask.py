@@ -27,7 +27,7 @@ from course_grader.assignments.initialization.sample_class import sample_class, 
 from course_grader.batch import gradebook_check
 from course_grader.batch.bundle import make_bundle
 from course_grader.batch.coordinator import Options, run_batch
-from course_grader.batch.outcome import Assignment, gradebook_scores
+from course_grader.batch.outcome import AssignmentSpec, gradebook_scores
 from course_grader.batch.task import read_submission
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(
@@ -155,7 +155,7 @@ def test_a_killed_worker_loses_nothing(local_run, cluster, tmp_path):
     assert proc.returncode == 0, err[-3000:]
     assert "Gradebook integrity: ok" in out
     assert len(gradebook_check.snapshot(f"sqlite:///{course / 'gradebook.db'}",
-                                        Assignment.of(make_bundle(
+                                        AssignmentSpec.of(make_bundle(
                                             course, ASSIGNMENT,
                                             f"sqlite:///{course / 'gradebook.db'}",
                                             TEST_LIMITS, True, False),
@@ -185,3 +185,24 @@ def test_timestamps_reach_the_gradebook(tmp_path):
         stored = gb.find_submission(ASSIGNMENT, sub.student).timestamp
     assert stored == when.replace(tzinfo=None)
     assert (course / "autograded" / sub.student / ASSIGNMENT / FILE).is_file()
+
+
+def test_a_stopped_worker_leaves_no_folder_behind(tmp_path):
+    """What a worker keeps between tasks (prepared set-ups, grading runners) lives in its
+    ``WorkerState``, which the worker plugin closes when the worker stops: nothing of it
+    stays in the worker's $TMPDIR."""
+    course = new_course(tmp_path / "course", None)
+    release_nb = course / "release" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
+    for sub in sample_class()[:2]:
+        write_submission(release_nb, sub, course / "submitted" / sub.student / ASSIGNMENT)
+    (tmp_path / "cluster").mkdir()
+    cluster = Cluster(tmp_path / "cluster")
+    folders = [tmp_path / "cluster" / f"worker{n}" for n in range(2)]
+    try:
+        run_batch(Options(course, scheduler=cluster.address, limits=TEST_LIMITS,
+                          progress=False))
+        kept = [p.name for folder in folders for p in folder.glob("cg-*")]
+        assert any(name.startswith("cg-bundle-") for name in kept), kept  # kept while up
+    finally:
+        cluster.close()
+    assert [p for folder in folders for p in folder.glob("cg-*")] == []

@@ -14,7 +14,7 @@ import time
 import pytest
 
 from course_grader.batch.engine import Engine, TaskOverdue, task_bound
-from course_grader.batch.task import Submission
+from course_grader.batch.task import SubmissionFiles
 from course_grader.sandbox.bubblewrap import Limits
 
 pytestmark = pytest.mark.slow
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow
 BOUND = 10.0
 
 
-def stand_in(shared, sub: Submission):
+def stand_in(shared, sub: SubmissionFiles):
     """What a worker runs instead of task.grade (module level: workers import it)."""
     if sub.student == "stuck":
         time.sleep(3600)  # a task that never returns
@@ -32,10 +32,10 @@ def stand_in(shared, sub: Submission):
 
 
 def test_a_task_that_never_returns_is_overdue_and_the_rest_arrive():
-    subs = [Submission(s, "") for s in ("ada", "raises", "bob", "cy", "stuck")]
+    subs = [SubmissionFiles(s, "") for s in ("ada", "raises", "bob", "cy", "stuck")]
     with Engine(None, 2, io.StringIO()) as engine:
         # both workers up and the stand-in imported: the bound counts grading time only
-        warm = [Submission(f"warm{i}", "") for i in range(4)]
+        warm = [SubmissionFiles(f"warm{i}", "") for i in range(4)]
         assert len(dict(engine.grade(None, iter(warm), 300, run=stand_in))) == 4
         started = time.monotonic()
         got = dict(engine.grade(None, iter(subs), BOUND, run=stand_in))

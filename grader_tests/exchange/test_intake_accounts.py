@@ -25,8 +25,8 @@ from pathlib import Path
 import pytest
 
 from course_grader.batch.report import refused_submissions
+from course_grader.exchange.arrival import read_records
 from course_grader.exchange.intake import store_of
-from course_grader.exchange.record import read_records
 from course_grader.timestamps import read_timestamp
 
 pytestmark = [pytest.mark.accounts, pytest.mark.nbgrader]

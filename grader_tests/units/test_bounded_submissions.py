@@ -21,6 +21,7 @@ from tree_helpers import deep_chain, removed_after, wide_folder
 from course_grader.batch import coordinator, task
 from course_grader.batch.outcome import StudentResult
 from course_grader.batch.preflight import check_submission, preflight
+from course_grader.batch.worker_state import WorkerState, remove_folder
 from course_grader.verdict.child import GraderBroken
 
 
@@ -105,43 +106,54 @@ class Unpicklable(Exception):
 
 
 @pytest.fixture
-def fake_base(monkeypatch):
-    base = types.SimpleNamespace(spec=SPEC)
-    monkeypatch.setattr(task, "_base", lambda bundle: base)
+def worker(tmp_path):
+    """A worker's state already holding a prepared set-up (no gradebook, no nbgrader)
+    for the bundle key "k"."""
+    with WorkerState() as state:
+        (tmp_path / "base").mkdir()
+        with state.prepared("k", lambda: types.SimpleNamespace(spec=SPEC,
+                                                               root=tmp_path / "base")):
+            pass
+        yield state
+
+
+@pytest.fixture
+def fake_base():
     return types.SimpleNamespace(key="k")
 
 
-def test_an_exception_that_cannot_be_pickled_comes_back_as_a_failure(fake_base, monkeypatch):
+def test_an_exception_that_cannot_be_pickled_comes_back_as_a_failure(fake_base, worker,
+                                                                     monkeypatch):
     with pytest.raises(TypeError):
         pickle.dumps(Unpicklable())  # what used to leave the future pending for ever
 
-    def explode(bundle, sub, slot, feedback=True):
+    def explode(*args, **kwargs):
         raise Unpicklable()
     monkeypatch.setattr(task, "_grade", explode)
-    graded = task.grade(fake_base, task.Submission("s", "h"), check_canaries=False)
+    graded = task.grade(fake_base, task.SubmissionFiles("s", "h"), worker, check_canaries=False)
     result = StudentResult.from_dict(pickle.loads(pickle.dumps(graded)).result)
     assert result.status.startswith("failed: internal error: Unpicklable")
     assert not result.gradable and result.score is None  # reported, never a 0
 
 
-def test_a_broken_set_up_still_stops_the_class_as_plain_text(fake_base, monkeypatch):
+def test_a_broken_set_up_still_stops_the_class_as_plain_text(fake_base, worker, monkeypatch):
     class Odd(GraderBroken):
         def __init__(self):
             super().__init__("no reference data")
             self.lock = threading.Lock()
 
-    def broken(bundle, sub, slot, feedback=True):
+    def broken(*args, **kwargs):
         raise Odd()
     monkeypatch.setattr(task, "_grade", broken)
     with pytest.raises(GraderBroken) as raised:
-        task.grade(fake_base, task.Submission("s", "h"), check_canaries=False)
+        task.grade(fake_base, task.SubmissionFiles("s", "h"), worker, check_canaries=False)
     assert type(raised.value) is GraderBroken and "no reference data" in str(raised.value)
     pickle.dumps(raised.value)
 
 
-def test_a_refused_submission_fails_on_the_worker_without_grading(fake_base, monkeypatch):
+def test_a_refused_submission_fails_on_the_worker_without_grading(fake_base, worker, monkeypatch):
     monkeypatch.setattr(task, "preflight", lambda *a: pytest.fail("preflight ran"))
-    graded = task.grade(fake_base, task.Submission("s", "h", refused="'x' is a FIFO"),
+    graded = task.grade(fake_base, task.SubmissionFiles("s", "h", refused="'x' is a FIFO"), worker,
                         check_canaries=False)
     result = StudentResult.from_dict(graded.result)
     assert result.status == "failed: the submission folder was refused: 'x' is a FIFO"
@@ -151,17 +163,17 @@ def test_a_task_never_leaves_a_deep_folder_behind_nor_raises(tmp_path):
     root = tmp_path / "student"
     root.mkdir()
     deep_chain(root, 3000)
-    task._remove(root)
+    remove_folder(root)
     assert not root.exists()
 
 
-def test_failures_of_ours_are_not_saved_as_the_students_result(fake_base, monkeypatch):
+def test_failures_of_ours_are_not_saved_as_the_students_result(fake_base, worker, monkeypatch):
     from course_grader.batch.engine import TaskOverdue
     from course_grader.batch.outcome import failed_before_grading
 
     overdue = failed_before_grading(SPEC, "s", "h", str(TaskOverdue(60)))
     monkeypatch.setattr(task, "_grade", lambda *a: 1 / 0)
-    internal = StudentResult.from_dict(task.grade(fake_base, task.Submission("s", "h"),
+    internal = StudentResult.from_dict(task.grade(fake_base, task.SubmissionFiles("s", "h"), worker,
                                                   check_canaries=False).result)
     refused = failed_before_grading(SPEC, "s", "h", "the submission folder was refused: x")
     assert overdue.status.startswith(coordinator.TRANSIENT)

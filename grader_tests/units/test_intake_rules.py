@@ -15,10 +15,7 @@ from datetime import datetime, timezone
 import pytest
 from nbgrader.utils import notebook_hash
 
-from course_grader.exchange.intake import MAX_NEW_PER_ACCOUNT, take, take_inbound
-from course_grader.exchange.names import parse_folder_name
-from course_grader.exchange.notice import refusal_page, tell_refused
-from course_grader.exchange.record import (
+from course_grader.exchange.arrival import (
     ACCEPTED,
     REFUSED,
     Arrival,
@@ -26,6 +23,9 @@ from course_grader.exchange.record import (
     read_records,
     trusted_time,
 )
+from course_grader.exchange.intake import MAX_NEW_PER_ACCOUNT, take, take_inbound
+from course_grader.exchange.names import parse_folder_name
+from course_grader.exchange.notice import refusal_page, tell_refused
 
 ME = pwd.getpwuid(os.getuid()).pw_name
 SECRET = "ab" * 32

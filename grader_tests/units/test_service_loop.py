@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 from nbgrader.utils import notebook_hash
 
-from course_grader.batch.outcome import GRADED, Assignment, StudentResult
+from course_grader.batch.outcome import GRADED, AssignmentSpec, StudentResult
 from course_grader.service.loop import Finished, GradeOnSubmitService, ServicePlaces
 from course_grader.service.policy import GradeOnSubmit
 from course_grader.service.queue import DONE, SUPERSEDED
 
 ME = pwd.getpwuid(os.getuid()).pw_name
 A = "lab"
-SPEC = Assignment(A, "Lab", {"lab_values": 6.0, "lab_structure": 4.0},
+SPEC = AssignmentSpec(A, "Lab", {"lab_values": 6.0, "lab_structure": 4.0},
                   {"lab": ["lab_structure", "lab_values"]})
 
 

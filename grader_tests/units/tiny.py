@@ -13,7 +13,7 @@ from pathlib import Path
 
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from course_grader.batch.outcome import Assignment
+from course_grader.batch.outcome import AssignmentSpec
 from course_grader.cells import grade_id_of
 
 ANSWER_SOURCE = "def double(x):\n    # YOUR CODE HERE\n    raise NotImplementedError()"
@@ -67,8 +67,9 @@ def error(ename: str, evalue: str, traceback: list[str] | None = None):
 
 
 # what the class grader knows of the tiny assignment, plus a second exercise worth 3
-SPEC = Assignment(name="doubling", notebook="Doubling", cells={"double_test": 2.0, "other": 3.0},
-                  exercises={"double": ["double_test"], "other": ["other"]})
+SPEC = AssignmentSpec(name="doubling", notebook="Doubling",
+                      cells={"double_test": 2.0, "other": 3.0},
+                      exercises={"double": ["double_test"], "other": ["other"]})
 
 
 def write_json(path: Path, data) -> Path:

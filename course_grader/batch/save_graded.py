@@ -17,17 +17,12 @@ from nbgrader.api import Gradebook
 from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
 from nbgrader.utils import parse_utc
 
+from ..atomic_write import write_atomic
 from .task import Bundle, Graded
 
 
-def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
-
-
-def record(course: Path, db_url: str, bundle: Bundle, student: str, graded: Graded) -> None:
+def save_graded(course: Path, db_url: str, bundle: Bundle, student: str, graded: Graded
+                ) -> None:
     """Gradebook rows, autograded notebook and feedback of one graded student."""
     nb = nbformat.reads(graded.notebook, as_version=4)
     with Gradebook(db_url, bundle.definition["course_id"]) as gb:
@@ -49,9 +44,9 @@ def record(course: Path, db_url: str, bundle: Bundle, student: str, graded: Grad
             (folder / name).write_bytes(data)
     for name, data in graded.autograded_files.items():
         (folder / name).write_bytes(data)
-    _write(folder / f"{bundle.notebook}.ipynb", graded.notebook)
+    write_atomic(folder / f"{bundle.notebook}.ipynb", graded.notebook)
     if graded.feedback is not None:
         feedback = course / "feedback" / student / bundle.assignment
-        _write(feedback / f"{bundle.notebook}.html", graded.feedback)
+        write_atomic(feedback / f"{bundle.notebook}.html", graded.feedback)
         for name, data in graded.feedback_files.items():
             (feedback / name).write_bytes(data)
