@@ -102,10 +102,11 @@ def _declared(course: Path, assignment: str, config: Config) -> bool:
     """Whether the course declares ``assignment`` for the verdict (registry.py); a declared
     file becomes an absolute path in ``config``, so a worker in any folder finds it.
     A declaration that cannot be loaded stops here, before anyone is graded."""
-    modules = absolute_modules(configured_modules(config), course)
-    if modules:
-        config.AssignmentDeclarations.modules = modules
+    modules = configured_modules(config)
     try:
-        return declaration_for(assignment, course, modules) is not None
-    except DeclarationNotFound as error:
+        declared = declaration_for(assignment, course, modules) is not None
+    except DeclarationNotFound as error:  # said as the course's config says it
         raise SetupError(str(error)) from None
+    if modules:
+        config.AssignmentDeclarations.modules = absolute_modules(modules, course)
+    return declared
