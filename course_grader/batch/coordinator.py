@@ -183,7 +183,7 @@ class _Plan:
 
 
 def run_batch(opts: Options, out=sys.stdout) -> Batch:
-    setup = _set_up(opts)
+    setup = _set_up(opts, out)
     plan = _plan(setup, opts)
     if not plan.todo:
         _canaries_here(setup.bundle, out)
@@ -196,7 +196,7 @@ def run_batch(opts: Options, out=sys.stdout) -> Batch:
     return _report(setup, plan, out)
 
 
-def _set_up(opts: Options) -> _Setup:
+def _set_up(opts: Options, out) -> _Setup:
     """The course's grading set-up; Refusal when it cannot grade anyone."""
     course = opts.course.resolve()
     assignment = opts.assignment or only_assignment(course)
@@ -214,8 +214,12 @@ def _set_up(opts: Options) -> _Setup:
         bundle = make_bundle(course, assignment, db_url, opts.limits, opts.sandbox, full)
     except SetupError as error:
         raise Refusal(str(error)) from None
+    if not bundle.declared:
+        print(f"No grading declaration for {assignment!r} (c.AssignmentDeclarations.modules "
+              "or course_grader.assignments): its notebook runs in a kernel and "
+              "nbgrader's own test cells grade it, as with --full.", file=out, flush=True)
     spec = AssignmentSpec.of(bundle, course / "source" / assignment)
-    return _Setup(course, assignment, db_url, full, bundle, spec)
+    return _Setup(course, assignment, db_url, bundle.full, bundle, spec)
 
 
 def _plan(setup: _Setup, opts: Options) -> _Plan:

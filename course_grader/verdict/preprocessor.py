@@ -1,11 +1,13 @@
 """nbgrader preprocessors that put the trusted verdict into the graded notebook.
 
 ``TrustedVerdict`` runs in the nbgrader process between execution and
-``SaveAutoGrades``.  It replaces every graded test cell's outputs with the
-verdict decided outside the student's kernel (see ``grading.py``): a line on
-stdout when the checks passed (nbgrader then gives full points), an error
-naming the mistake when they failed (0 points).  Nothing the kernel printed
-or raised in a test cell survives.  ``InertNotebook`` then removes anything
+``SaveAutoGrades``.  For an assignment with a declaration (``registry.py``) it
+replaces every graded test cell's outputs with the verdict decided outside
+the student's kernel (see ``grading.py``): a line on stdout when the checks
+passed (nbgrader then gives full points), an error naming the mistake when
+they failed (0 points).  Nothing the kernel printed or raised in a test cell
+survives.  An assignment without one keeps its executed outputs: nbgrader's
+ordinary test cells grade it.  ``InertNotebook`` then removes anything
 a browser could run from the notebook the formgrader and the feedback show.
 """
 
@@ -16,18 +18,16 @@ from pathlib import Path
 from nbformat import NotebookNode
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Bool, Instance, Integer
+from traitlets import Bool, Instance, Integer, Unicode
 
 from ..cells import is_test, nbgrader_meta
 from ..sandbox.bubblewrap import limit_traits
 from .child import ChildOptions, GraderBroken, RunnerPool
 from .grading import GradingSetup, answers_of, default_uid, grade_answers
 from .inert import make_inert
+from .registry import configured_modules, declaration_for
 
 ENAME = "GradingCheckFailed"
-# reasons a grading set-up failed in this process: nbgrader turns any exception of a
-# preprocessor into "this student failed", so the class grader looks here to stop the class
-BROKEN: list[str] = []
 
 
 def verdict_outputs(verdict) -> list[NotebookNode]:
@@ -60,6 +60,16 @@ def application_runners(step) -> RunnerPool:
     return pool
 
 
+def _grading_setup(pre: NbGraderPreprocessor, resources: dict) -> GradingSetup:
+    """The setup of the assignment being graded, with the declaration the course's
+    configuration (``c.AssignmentDeclarations.modules``) or the convention gives it."""
+    assignment = resources["nbgrader"]["assignment"]
+    root = Path(CourseDirectory(parent=pre).root)
+    declaration = declaration_for(assignment, root, configured_modules(pre.config))
+    return GradingSetup.from_source(_source_dir(pre, resources),
+                                    resources["nbgrader"]["notebook"], declaration)
+
+
 # the grading child runs only the setup cell and the answer cells: a shorter CPU cap
 VERDICT_CPU_SECONDS = 120
 
@@ -76,6 +86,10 @@ class TrustedVerdict(NbGraderPreprocessor,
         config=True)
     runners = Instance(RunnerPool, allow_none=True, help="prepared runners to grade with (a "
                        "grading worker's own); None: the nbgrader application's").tag(config=True)
+    broken_path = Unicode("", help=(
+        "file to write why the grading set-up is broken, if it is: nbgrader turns any "
+        "exception of a preprocessor into that student's failure, and the class grader "
+        "reads it to stop the class instead")).tag(config=True)
 
     def options(self) -> ChildOptions:
         uid = default_uid()
@@ -85,12 +99,18 @@ class TrustedVerdict(NbGraderPreprocessor,
 
     def preprocess(self, nb, resources):
         try:
-            setup = GradingSetup.from_source(_source_dir(self, resources),
-                                             resources["nbgrader"]["notebook"])
-            verdicts = grade_answers(setup, answers_of(nb, setup.exercises), self.options(),
-                                     self.runners or application_runners(self))
+            setup = _grading_setup(self, resources)
+            if setup.declaration is None:
+                self.log.info(
+                    "No grading declaration for assignment %r: its test cells keep the "
+                    "outputs they had when the notebook ran (nbgrader's ordinary grading)",
+                    resources["nbgrader"]["assignment"])
+                return nb, resources
+            verdicts = grade_answers(setup, answers_of(nb, setup.declaration),
+                                     self.options(), self.runners or application_runners(self))
         except GraderBroken as broken:
-            BROKEN.append(str(broken))
+            if self.broken_path:  # the class grader stops the class with this reason
+                Path(self.broken_path).write_text(str(broken))
             raise
         seen = set()
         for cell in nb.cells:
@@ -117,9 +137,10 @@ class InertNotebook(NbGraderPreprocessor):
 
     def preprocess(self, nb, resources):
         try:
-            setup = GradingSetup.from_source(_source_dir(self, resources),
-                                             resources["nbgrader"]["notebook"])
-            trusted = setup.trusted_markdown
+            # the markdown of the master notebook is the course's own: no declaration needed
+            trusted = GradingSetup.from_source(_source_dir(self, resources),
+                                               resources["nbgrader"]["notebook"],
+                                               None).trusted_markdown
         except GraderBroken:
             trusted = set()
         make_inert(nb, trusted, math=self.math)
