@@ -8,11 +8,12 @@ import re
 import nbformat
 import pytest
 
-from course_grader.assignment import ASSIGNMENT, EXERCISES, MAX_SCORE
+from course_grader.assignments.initialization import EXERCISES, MAX_SCORE
 from course_grader.cli import make_course_copy, release
-from course_grader.gradebook import exercise_scores
+from course_grader.gradebook import sqlite_url
 from course_grader.nbgrader_run import nbgrader
-from course_paths import ROOT, SOURCE_NB, cells_by_grade_id
+from course_grader.student_edition import MANIFEST, read_manifest, released_names
+from course_paths import ASSIGNMENT, ROOT, SOURCE_NB, cells_by_grade_id, exercise_points
 
 SECRET_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "course_grader",
                   "hidden_checks", "np.zeros((layers_dims[l], layers_dims[l - 1]))")
@@ -114,10 +115,12 @@ def test_release_fails_every_graded_test(released_course):
 def test_student_edition_is_exactly_the_release(released_course):
     released = released_course / "release" / ASSIGNMENT
     edition = ROOT / "notebooks"
-    skip = {"__pycache__", ".ipynb_checkpoints"}
-    names = sorted(p.name for p in released.iterdir() if p.name not in skip)
+    skip = {"__pycache__", ".ipynb_checkpoints", MANIFEST}
+    names = released_names(released)
     assert sorted(p.name for p in edition.iterdir() if p.name not in skip) == names, \
         "notebooks/ is stale: run `python3 tasks.py release` and commit the result"
+    assert read_manifest(edition) == {ASSIGNMENT: names}, \
+        f"notebooks/{MANIFEST} is stale: run `python3 tasks.py release` and commit the result"
     for name in names:
         # real files: a downloaded zip or a checkout without symlinks keeps them
         assert not (edition / name).is_symlink(), f"notebooks/{name} is a link"
@@ -127,8 +130,8 @@ def test_student_edition_is_exactly_the_release(released_course):
 
 def test_autograde_gives_each_sample_student_the_expected_points(graded_sample_class):
     course, submissions = graded_sample_class
-    db_url = f"sqlite:///{course / 'gradebook.db'}"
-    table = {sub.student: exercise_scores(db_url, sub.student) for sub in submissions}
+    db_url = sqlite_url(course / "gradebook.db")
+    table = {sub.student: exercise_points(db_url, sub.student) for sub in submissions}
     expected = {sub.student: {k: float(v) for k, v in sub.expected.items()}
                 for sub in submissions}
     assert table == expected

@@ -16,11 +16,12 @@ import nbformat
 import pytest
 from batch_support import TEST_LIMITS, new_course
 
-from course_grader.assignment import ASSIGNMENT, EXERCISES, NOTEBOOK
+from course_grader.assignments.initialization import EXERCISES
 from course_grader.assignments.initialization.sample_class import HE, sample_class, write_submission
 from course_grader.batch.coordinator import Options, run_batch
 from course_grader.batch.preflight import preflight, submission_hash
 from course_grader.cells import grade_id_of
+from course_paths import ASSIGNMENT, NOTEBOOK
 
 ROOT = Path(__file__).resolve().parents[2]
 needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None,
