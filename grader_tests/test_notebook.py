@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import re
 
 import nbformat
@@ -126,6 +127,23 @@ def test_student_edition_is_exactly_the_release(released_course):
         assert not (edition / name).is_symlink(), f"notebooks/{name} is a link"
         assert (edition / name).read_bytes() == (released / name).read_bytes(), (
             f"notebooks/{name} is stale: run `python3 tasks.py release` and commit the result")
+
+
+def test_release_replaces_only_what_its_last_release_wrote(tmp_path):
+    """``release`` publishes into the course's own notebooks/: a file put there by hand
+    stays, a file the last release wrote and this one does not is removed."""
+    course = make_course_copy(tmp_path / "course")
+    edition = course / "notebooks"
+    edition.mkdir()
+    (edition / "syllabus.md").write_text("put here by hand")
+    (edition / "old_helper.py").write_text("shipped by the last release")
+    (edition / MANIFEST).write_text(json.dumps({ASSIGNMENT: ["old_helper.py"]}))
+    released = release(course)
+    names = released_names(released)
+    assert sorted(p.name for p in edition.iterdir()) == sorted([*names, "syllabus.md",
+                                                                MANIFEST])
+    assert read_manifest(edition) == {ASSIGNMENT: names}
+    assert (edition / "syllabus.md").read_text() == "put here by hand"
 
 
 def test_autograde_gives_each_sample_student_the_expected_points(graded_sample_class):

@@ -55,3 +55,14 @@ def test_a_command_refuses_an_assignment_the_course_lacks(tmp_path, capsys, comm
     assert cli.main([command, "lab3", "--course", str(course)]) == 2
     assert "no assignment 'lab3'" in capsys.readouterr().err
     assert sorted(p.name for p in course.iterdir()) == ["source"]
+
+
+def test_a_release_writes_the_files_its_assignment_package_makes(tmp_path):
+    """Initialization's package writes its catalogue of mistakes into the source folder
+    before each release; an assignment without a package of its own gets nothing."""
+    course = course_with(tmp_path, "initialization", "lab1")
+    cli.write_release_files(course, "initialization")
+    cli.write_release_files(course, "lab1")
+    assert sorted(p.name for p in (course / "source" / "initialization").iterdir()) == [
+        "Initialization.ipynb", "visible_mistakes.json"]
+    assert [p.name for p in (course / "source" / "lab1").iterdir()] == ["Lab1.ipynb"]
