@@ -53,6 +53,7 @@ def _cli(course: Path, *extra: str, env=None) -> subprocess.Popen:
 
 
 def test_refuses_without_bubblewrap(tmp_path):
+    (tmp_path / "source" / ASSIGNMENT).mkdir(parents=True)  # a course, not yet released
     env = dict(os.environ, PATH=str(Path(sys.executable).parent))
     out, err = _cli(tmp_path, env=env).communicate(timeout=120)
     assert "apt-get install bubblewrap" in err
@@ -60,6 +61,7 @@ def test_refuses_without_bubblewrap(tmp_path):
 
 
 def test_no_sandbox_warns(tmp_path):
+    (tmp_path / "source" / ASSIGNMENT).mkdir(parents=True)
     proc = _cli(tmp_path, "--no-sandbox")
     out, err = proc.communicate(timeout=120)
     assert "WARNING: --no-sandbox" in err
