@@ -7,11 +7,15 @@
                                    sandbox, browser or database
     python3 tasks.py setup    only set up: Debian packages (as root), .venv, hub proxy
     python3 tasks.py lock     rewrite the locks from pyproject.toml (uv pip compile)
-    python3 tasks.py release  regenerate notebooks/ from source/
+    python3 tasks.py release [ASSIGNMENT]   regenerate its release and notebooks/ from source/
     python3 tasks.py lint     ruff over the repository
     python3 tasks.py bench    print the training benchmark
     python3 tasks.py grade [ASSIGNMENT] [options]   grade submitted/ with the class grader
-    python3 tasks.py export-lms  canvas-grades.csv and moodle-grades.csv from the gradebook
+    python3 tasks.py export-lms [ASSIGNMENT] [options]   canvas-grades.csv and moodle-grades.csv
+                              from the gradebook
+
+Without an ASSIGNMENT, release, grade and export-lms take the course's only
+assignment under source/ (and list them when there are several).
 
 It creates a virtual environment in .venv (so nothing is installed into the
 system Python), installs the locked requirements (requirements-test.lock: every
@@ -48,6 +52,8 @@ LOCK_OPTIONS = ["--universal", "--python-version", "3.11", "--generate-hashes",
 # bubblewrap sandbox, a browser, a database, a JupyterHub or PyPI: the fast tier leaves them out
 FAST_TIER = ("not (slow or notebook or nbgrader or sandbox or browser or postgres or hub "
              "or claims or accounts or network)")
+# tasks that are `python -m course_grader` commands, their arguments passed through
+COURSE_COMMANDS = ("demo", "release", "grade", "export-lms")
 # Debian package -> what proves it is there: a command on PATH, or a file
 APT_PACKAGES = {
     "bubblewrap": "bwrap",  # the sandbox of every student kernel and grading child
@@ -156,10 +162,8 @@ def main(argv: list[str]) -> int:
     if task == "lock":
         compile_locks(ROOT, *rest)
         return 0
-    if task == "demo":
-        return in_venv(PY, "-m", "course_grader", "demo", *rest)
-    if task == "release":
-        return in_venv(PY, "-m", "course_grader", "release", *rest)
+    if task in COURSE_COMMANDS:  # the command takes the course's only assignment by default
+        return in_venv(PY, "-m", "course_grader", task, *rest)
     if task == "test":
         status = in_venv(PY, "-m", "ruff", "check", ".")
         if "--fast" in rest:
@@ -169,13 +173,6 @@ def main(argv: list[str]) -> int:
         return in_venv(PY, "-m", "ruff", "check", ".", *rest)
     if task == "bench":
         return in_venv(PY, "benchmarks/run_benchmarks.py", *rest)
-    if task == "grade":
-        if not rest or rest[0].startswith("-"):  # the course's only assignment
-            rest = [*sorted(p.name for p in (ROOT / "source").iterdir() if p.is_dir())[:1],
-                    *rest]
-        return in_venv(PY, "-m", "course_grader", "grade", *rest)
-    if task == "export-lms":
-        return in_venv(PY, "-m", "course_grader", "export-lms", "initialization", *rest)
     print(f"unknown task {task!r}\n{__doc__}", file=sys.stderr)
     return 2
 

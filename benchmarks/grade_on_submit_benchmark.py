@@ -49,14 +49,13 @@ from pathlib import Path
 
 from nbgrader.utils import notebook_hash
 
-from course_grader.assignment import ASSIGNMENT, NOTEBOOK
 from course_grader.assignments.initialization.sample_class import sample_class, write_submission
 from course_grader.batch.coordinator import Options, run_batch
 from course_grader.cli import make_course_copy
 from course_grader.nbgrader_run import nbgrader
 
 sys.path.insert(0, str(Path(__file__).parent))
-from grading_benchmark import new_class  # noqa: E402
+from grading_benchmark import ASSIGNMENT, NOTEBOOK, new_class  # noqa: E402
 
 COURSE_ID = "initialization-course"
 

@@ -33,16 +33,21 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook
 
-from course_grader.assignment import ASSIGNMENT, NOTEBOOK
 from course_grader.assignments.initialization.sample_class import sample_class, write_submission
 from course_grader.batch.coordinator import Options, run_batch
-from course_grader.cli import make_course_copy, release
+from course_grader.cli import demo_assignment, make_course_copy, release
+from course_grader.course import COURSE_ROOT, notebook_names
+from course_grader.gradebook import sqlite_url
 from course_grader.nbgrader_run import nbgrader
+
+# the class is the demo's sample class, so the assignment is the demo's
+ASSIGNMENT = demo_assignment()
+(NOTEBOOK,) = notebook_names(COURSE_ROOT, ASSIGNMENT)
 
 
 def new_class(dest: Path, size: int) -> tuple[Path, list[str]]:
     course = make_course_copy(dest)
-    release(course, publish=False)
+    release(course, ASSIGNMENT, publish=False)
     release_nb = course / "release" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
     base = sample_class()
     students = []
@@ -84,7 +89,7 @@ def measure(label: str, n: int, run) -> dict:
 
 
 def cell_scores(course: Path, students: list[str]) -> dict:
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+    with Gradebook(sqlite_url(course / "gradebook.db")) as gb:
         return {s: {g.name: float(g.score or 0.0) for g in
                     gb.find_submission_notebook(NOTEBOOK, ASSIGNMENT, s).grades}
                 for s in students}

@@ -1,18 +1,21 @@
-"""``python -m course_grader export-lms initialization``: grades for Canvas and Moodle."""
+"""``python -m course_grader export-lms [ASSIGNMENT]``: grades for Canvas and Moodle."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
-from .assignment import ASSIGNMENT, COURSE_ROOT
+from .course import COURSE_ROOT, choose_assignment
 from .gradebook import course_db_url
 
 
 def add_parser(commands) -> argparse.ArgumentParser:
     parser = commands.add_parser(
         "export-lms", help="write canvas-grades.csv and moodle-grades.csv from the gradebook")
-    parser.add_argument("assignment", choices=[ASSIGNMENT])
+    parser.add_argument("assignment", nargs="?", default=None,
+                        help="its name in the gradebook (default: the course's only "
+                             "assignment under source/)")
     parser.add_argument("--course", default=str(COURSE_ROOT),
                         help="course folder (default: this repository)")
     parser.add_argument("--db-url", default=None,
@@ -21,6 +24,9 @@ def add_parser(commands) -> argparse.ArgumentParser:
     parser.add_argument("--format", choices=["canvas", "moodle", "all"], default="all")
     parser.add_argument("--out", default=None,
                         help="folder for the files (default: <course>/reports/<assignment>)")
+    parser.add_argument("--title", default=None,
+                        help="the grade column's name in the LMS (default: the assignment's "
+                             "name)")
     parser.add_argument("--section", default="",
                         help="Canvas section name written in every row (default: empty)")
     parser.add_argument("--canvas-assignment-id", default="",
@@ -30,14 +36,21 @@ def add_parser(commands) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .lms_export import export, gradebook_rows
+    from .lms_export import NotGradable, batch_report, export, gradebook_rows
 
     course = Path(args.course).resolve()
+    # a named assignment need not be in source/: the gradebook is what is exported
+    assignment = args.assignment or choose_assignment(course)
     db_url = course_db_url(course, args.db_url)
-    out = Path(args.out) if args.out else course / "reports" / ASSIGNMENT
+    out = Path(args.out) if args.out else course / "reports" / assignment
     formats = ["canvas", "moodle"] if args.format == "all" else [args.format]
-    written = export(course, db_url, out, formats, args.section, args.canvas_assignment_id)
-    rows, points = gradebook_rows(db_url, course / "reports" / ASSIGNMENT / "grades.csv")
+    try:
+        written = export(course, db_url, assignment, out, formats, args.section,
+                         args.canvas_assignment_id, args.title)
+    except NotGradable as missing:
+        print(f"export-lms: {missing}", file=sys.stderr)
+        return 2
+    rows, points = gradebook_rows(db_url, assignment, batch_report(course, assignment))
     graded = [r for r in rows if r.score is not None]
     print(f"{len(rows)} students, {len(graded)} with a grade, out of {points:g} points")
     for row in rows:

@@ -17,6 +17,10 @@ ID number or email address), one column per grade item and, optionally, a
 feedback column per item.  Points possible are not in the file: Moodle
 keeps the grade item's maximum, and rejects grades above it.
 
+The assignment's column is headed by its name in the gradebook (or a title the
+instructor gives) and its points possible are the gradebook's: what
+``nbgrader generate_assignment`` recorded for its graded cells.
+
 A submission the class grader could not grade (status ``failed: ...`` in
 its grades.csv) and a student without a submission get an empty cell, which
 both importers read as "no grade", never as 0.
@@ -31,10 +35,8 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
-from .assignment import ASSIGNMENT, MAX_SCORE
 from .timestamps import describe_lateness, lateness
 
-TITLE = "Initialization"  # the assignment's name in the LMS
 CANVAS_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 CANVAS_POINTS_ROW = "    Points Possible"  # Canvas's own export indents it like this
 MOODLE_COLUMNS = ["Username", "ID number", "First name", "Last name", "Email address"]
@@ -67,17 +69,33 @@ def failed_students(batch_csv: Path | None) -> dict[str, str]:
                 if row.get("status", "").startswith("failed")}
 
 
-def gradebook_rows(db_url: str, batch_csv: Path | None = None) -> tuple[list[GradeRow], float]:
+class NotGradable(LookupError):
+    """The gradebook has no such assignment, or no points for it; the message says which."""
+
+
+def _points_possible(gb: Gradebook, name: str) -> tuple[float, datetime | None]:
+    try:
+        assignment = gb.find_assignment(name)
+    except MissingEntry:
+        known = ", ".join(sorted(a.name for a in gb.assignments)) or "none"
+        raise NotGradable(f"the gradebook has no assignment {name!r} (it has: {known})") \
+            from None
+    if not assignment.max_score:
+        raise NotGradable(f"the gradebook records no graded cells for {name!r}: run "
+                          "nbgrader generate_assignment against this gradebook first")
+    return float(assignment.max_score), _utc(assignment.duedate)
+
+
+def gradebook_rows(db_url: str, assignment: str, batch_csv: Path | None = None
+                   ) -> tuple[list[GradeRow], float]:
     """One row per student in the gradebook, and the assignment's points possible."""
     failed = failed_students(batch_csv)
     rows = []
     with Gradebook(db_url) as gb:
-        assignment = gb.find_assignment(ASSIGNMENT)
-        points = float(assignment.max_score or MAX_SCORE)
-        due = _utc(assignment.duedate)
+        points, due = _points_possible(gb, assignment)
         for student in sorted(gb.students, key=lambda s: s.id):
             try:
-                submission = gb.find_submission(ASSIGNMENT, student.id)
+                submission = gb.find_submission(assignment, student.id)
             except MissingEntry:
                 submission = None
             submitted = _utc(submission.timestamp) if submission else None
@@ -98,9 +116,9 @@ def _points(value: float | None) -> str:
     return "" if value is None else f"{value:g}"
 
 
-def write_canvas(rows: list[GradeRow], points: float, path: Path, section: str = "",
+def write_canvas(rows: list[GradeRow], title: str, points: float, path: Path, section: str = "",
                  canvas_assignment_id: str = "") -> Path:
-    column = f"{TITLE} ({canvas_assignment_id})" if canvas_assignment_id else TITLE
+    column = f"{title} ({canvas_assignment_id})" if canvas_assignment_id else title
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
@@ -113,11 +131,11 @@ def write_canvas(rows: list[GradeRow], points: float, path: Path, section: str =
     return path
 
 
-def write_moodle(rows: list[GradeRow], path: Path) -> Path:
+def write_moodle(rows: list[GradeRow], title: str, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(MOODLE_COLUMNS + [TITLE, f"Feedback: {TITLE}"])
+        writer.writerow(MOODLE_COLUMNS + [title, f"Feedback: {title}"])
         for row in rows:
             when = row.submitted.strftime("%Y-%m-%d %H:%M UTC") if row.submitted else ""
             feedback = f"submitted {when}, {row.note}" if when else row.note
@@ -126,15 +144,22 @@ def write_moodle(rows: list[GradeRow], path: Path) -> Path:
     return path
 
 
-def export(course: Path, db_url: str, out_dir: Path, formats: list[str], section: str = "",
-           canvas_assignment_id: str = "") -> dict[str, Path]:
-    """Write the requested LMS files into ``out_dir``; return format -> path."""
-    batch_csv = course / "reports" / ASSIGNMENT / "grades.csv"
-    rows, points = gradebook_rows(db_url, batch_csv)
+def batch_report(course: Path, assignment: str) -> Path:
+    """The class grader's grades.csv for ``assignment`` (it says who could not be graded)."""
+    return course / "reports" / assignment / "grades.csv"
+
+
+def export(course: Path, db_url: str, assignment: str, out_dir: Path, formats: list[str],
+           section: str = "", canvas_assignment_id: str = "", title: str | None = None
+           ) -> dict[str, Path]:
+    """Write the requested LMS files for ``assignment`` into ``out_dir``; return format ->
+    path.  The grade column is headed ``title``, by default the assignment's name."""
+    rows, points = gradebook_rows(db_url, assignment, batch_report(course, assignment))
+    title = title or assignment
     written = {}
     if "canvas" in formats:
-        written["canvas"] = write_canvas(rows, points, out_dir / "canvas-grades.csv",
+        written["canvas"] = write_canvas(rows, title, points, out_dir / "canvas-grades.csv",
                                          section, canvas_assignment_id)
     if "moodle" in formats:
-        written["moodle"] = write_moodle(rows, out_dir / "moodle-grades.csv")
+        written["moodle"] = write_moodle(rows, title, out_dir / "moodle-grades.csv")
     return written

@@ -10,8 +10,11 @@ import nbformat
 from course_grader.cells import grade_id_of
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCE_DIR = ROOT / "source" / "initialization"
-SOURCE_NB = SOURCE_DIR / "Initialization.ipynb"
+# the assignment most tests grade: its name in source/ and its notebook's nbgrader id
+ASSIGNMENT = "initialization"
+NOTEBOOK = "Initialization"
+SOURCE_DIR = ROOT / "source" / ASSIGNMENT
+SOURCE_NB = SOURCE_DIR / f"{NOTEBOOK}.ipynb"
 
 # The provided modules are imported the way the notebook imports them.
 if str(SOURCE_DIR) not in sys.path:
@@ -26,6 +29,17 @@ def execute_notebook(path: Path, cwd: Path, timeout: int = 300):
     NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
                    resources={"metadata": {"path": str(cwd)}}).execute()
     return nb
+
+
+def exercise_points(db_url: str, student: str) -> dict[str, float] | None:
+    """Points per Initialization exercise the gradebook holds for ``student`` (None: not
+    graded), from the test cells each exercise's record names."""
+    from course_grader.assignments.initialization import EXERCISES
+    from course_grader.gradebook import exercise_scores
+
+    test_cells = {name: [check.grade_id for check in record.checks]
+                  for name, record in EXERCISES.items()}
+    return exercise_scores(db_url, ASSIGNMENT, student, test_cells)
 
 
 def cells_by_grade_id(nb) -> dict:

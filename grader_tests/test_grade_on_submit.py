@@ -20,7 +20,6 @@ import pytest
 from nbgrader.api import Gradebook
 from nbgrader.utils import notebook_hash
 
-from course_grader.assignment import ASSIGNMENT, NOTEBOOK
 from course_grader.assignments.initialization import MAX_SCORE
 from course_grader.assignments.initialization.sample_class import sample_class, write_submission
 from course_grader.batch.coordinator import Options, run_batch
@@ -31,6 +30,7 @@ from course_grader.service.backend import ClassGraderBackend, ServiceBroken
 from course_grader.service.loop import GradeOnSubmitService, ServicePlaces
 from course_grader.service.policy import GradeOnSubmit
 from course_grader.service.queue import DONE, SUPERSEDED, GradingQueue
+from course_paths import ASSIGNMENT, NOTEBOOK
 
 pytestmark = [pytest.mark.slow, pytest.mark.nbgrader, pytest.mark.sandbox]
 

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import csv
+import json
 import re
 
 import nbformat
 import pytest
 
-from course_grader.assignment import ASSIGNMENT, EXERCISES, MAX_SCORE
+from course_grader.assignments.initialization import EXERCISES, MAX_SCORE
 from course_grader.cli import make_course_copy, release
-from course_grader.gradebook import exercise_scores
+from course_grader.gradebook import sqlite_url
 from course_grader.nbgrader_run import nbgrader
-from course_paths import ROOT, SOURCE_NB, cells_by_grade_id
+from course_grader.student_edition import MANIFEST, read_manifest, released_names
+from course_paths import ASSIGNMENT, ROOT, SOURCE_NB, cells_by_grade_id, exercise_points
 
 SECRET_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "course_grader",
                   "hidden_checks", "np.zeros((layers_dims[l], layers_dims[l - 1]))")
@@ -114,10 +116,12 @@ def test_release_fails_every_graded_test(released_course):
 def test_student_edition_is_exactly_the_release(released_course):
     released = released_course / "release" / ASSIGNMENT
     edition = ROOT / "notebooks"
-    skip = {"__pycache__", ".ipynb_checkpoints"}
-    names = sorted(p.name for p in released.iterdir() if p.name not in skip)
+    skip = {"__pycache__", ".ipynb_checkpoints", MANIFEST}
+    names = released_names(released)
     assert sorted(p.name for p in edition.iterdir() if p.name not in skip) == names, \
         "notebooks/ is stale: run `python3 tasks.py release` and commit the result"
+    assert read_manifest(edition) == {ASSIGNMENT: names}, \
+        f"notebooks/{MANIFEST} is stale: run `python3 tasks.py release` and commit the result"
     for name in names:
         # real files: a downloaded zip or a checkout without symlinks keeps them
         assert not (edition / name).is_symlink(), f"notebooks/{name} is a link"
@@ -125,10 +129,27 @@ def test_student_edition_is_exactly_the_release(released_course):
             f"notebooks/{name} is stale: run `python3 tasks.py release` and commit the result")
 
 
+def test_release_replaces_only_what_its_last_release_wrote(tmp_path):
+    """``release`` publishes into the course's own notebooks/: a file put there by hand
+    stays, a file the last release wrote and this one does not is removed."""
+    course = make_course_copy(tmp_path / "course")
+    edition = course / "notebooks"
+    edition.mkdir()
+    (edition / "syllabus.md").write_text("put here by hand")
+    (edition / "old_helper.py").write_text("shipped by the last release")
+    (edition / MANIFEST).write_text(json.dumps({ASSIGNMENT: ["old_helper.py"]}))
+    released = release(course)
+    names = released_names(released)
+    assert sorted(p.name for p in edition.iterdir()) == sorted([*names, "syllabus.md",
+                                                                MANIFEST])
+    assert read_manifest(edition) == {ASSIGNMENT: names}
+    assert (edition / "syllabus.md").read_text() == "put here by hand"
+
+
 def test_autograde_gives_each_sample_student_the_expected_points(graded_sample_class):
     course, submissions = graded_sample_class
-    db_url = f"sqlite:///{course / 'gradebook.db'}"
-    table = {sub.student: exercise_scores(db_url, sub.student) for sub in submissions}
+    db_url = sqlite_url(course / "gradebook.db")
+    table = {sub.student: exercise_points(db_url, sub.student) for sub in submissions}
     expected = {sub.student: {k: float(v) for k, v in sub.expected.items()}
                 for sub in submissions}
     assert table == expected

@@ -21,10 +21,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from course_grader.assignment import ASSIGNMENT, NOTEBOOK
 from course_grader.batch.preflight import preflight
 from course_grader.cells import grade_id_of, is_locked
-from course_paths import ROOT
+from course_paths import ASSIGNMENT, NOTEBOOK, ROOT
 
 RELEASE_JSON = json.loads((ROOT / "notebooks" / "Initialization.ipynb").read_text())
 RELEASE = nbformat.reads(json.dumps(RELEASE_JSON), as_version=4)

@@ -13,8 +13,8 @@ import re
 import nbformat
 import pytest
 
-from course_grader.assignment import ASSIGNMENT
-from course_paths import ROOT
+from course_grader.student_edition import MANIFEST, read_manifest
+from course_paths import ASSIGNMENT, ROOT
 
 SOURCE = ROOT / "source" / ASSIGNMENT
 # the provided modules and the visible checks' catalogue of mistakes they read
@@ -24,8 +24,16 @@ PROVIDED = sorted(p.name for pattern in ("*.py", "*.json") for p in SOURCE.glob(
 def test_every_provided_module_is_shipped():
     assert {"model.py", "self_check.py", "visible_mistakes.json"} <= set(PROVIDED)
     shipped = sorted(p.name for pattern in ("*.py", "*.json")
-                     for p in (ROOT / "notebooks").glob(pattern))
+                     for p in (ROOT / "notebooks").glob(pattern) if p.name != MANIFEST)
     assert shipped == PROVIDED
+
+
+def test_the_release_manifest_lists_what_the_edition_holds():
+    """Publishing trusts this list to know which files are the assignment's: a name missing
+    from it would be left behind as a foreign file by the next release."""
+    holds = sorted(p.name for p in (ROOT / "notebooks").iterdir() if p.name != MANIFEST)
+    assert read_manifest(ROOT / "notebooks") == {ASSIGNMENT: holds}, (
+        f"notebooks/{MANIFEST} is stale; run python3 tasks.py release and commit")
 
 
 @pytest.mark.parametrize("name", PROVIDED)

@@ -17,6 +17,7 @@ from pathlib import Path
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
+from .. import gradebook
 from ..sandbox.bubblewrap import Limits
 from ..verdict.registry import (
     DeclarationNotFound,
@@ -59,9 +60,8 @@ def make_bundle(course: Path, assignment: str, db_url: str, limits: Limits, sand
     if not (course / "release" / assignment).is_dir():
         raise SetupError(f"{course / 'release' / assignment} is missing: generate the "
                          "assignment first (nbgrader generate_assignment)")
-    sqlite_file = db_url.split("sqlite:///", 1)[1].split("?")[0] \
-        if db_url.startswith("sqlite:///") else None
-    if sqlite_file and not Path(sqlite_file).exists():
+    sqlite_file = gradebook.sqlite_file(db_url)
+    if sqlite_file is not None and not sqlite_file.exists():
         raise SetupError(f"the gradebook {sqlite_file} does not exist: generate the "
                          "assignment first (nbgrader generate_assignment)")
     try:

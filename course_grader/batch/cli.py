@@ -1,4 +1,4 @@
-"""``python -m course_grader grade initialization``: grade the whole class."""
+"""``python -m course_grader grade [ASSIGNMENT]``: grade the whole class."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..assignment import COURSE_ROOT
+from ..course import COURSE_ROOT, UnknownAssignment, choose_assignment
 from ..sandbox.bubblewrap import Limits
 
 DESCRIPTION = """Grade every submission in submitted/: preflight, then real nbgrader
@@ -16,7 +16,9 @@ Re-running grades only new or changed submissions (use --force for all)."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("assignment", help="the assignment to grade (its name in source/)")
+    parser.add_argument("assignment", nargs="?", default=None,
+                        help="the assignment to grade: its name in source/ (default: the "
+                             "only one there)")
     parser.add_argument("--course", default=str(COURSE_ROOT),
                         help="course folder (default: this repository)")
     parser.add_argument("--workers", type=int, default=0,
@@ -49,7 +51,9 @@ def run(args: argparse.Namespace) -> int:
     limits = Limits(**{name: getattr(args, name) for name in Limits.names()})
     students = [s.strip() for s in args.students.split(",") if s.strip()] \
         if args.students else None
-    options = Options(Path(args.course), assignment=args.assignment, full=args.full,
+    course = Path(args.course)
+    options = Options(course, assignment=choose_assignment(course, args.assignment),
+                      full=args.full,
                       scheduler=args.scheduler, workers=args.workers, db_url=args.db_url,
                       force=args.force, sandbox=not args.no_sandbox, students=students,
                       limits=limits, progress=not args.no_progress)
@@ -73,7 +77,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m course_grader grade",
                                      description=DESCRIPTION)
     add_arguments(parser)
-    return run(parser.parse_args(argv))
+    try:
+        return run(parser.parse_args(argv))
+    except UnknownAssignment as unknown:
+        print(f"grade: {unknown}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

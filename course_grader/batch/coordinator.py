@@ -75,6 +75,7 @@ class Batch:
 
 def configured_db_url(course: Path) -> str:
     """The gradebook URL the course's nbgrader_config.py chooses."""
+    from ..gradebook import sqlite_url
     from .bundle import course_config
 
     try:
@@ -83,7 +84,7 @@ def configured_db_url(course: Path) -> str:
             return url
     except Exception:  # no or broken config: nbgrader's own default below
         pass
-    return f"sqlite:///{course / 'gradebook.db'}"
+    return sqlite_url(Path(course).absolute() / "gradebook.db")
 
 
 def _config_full(course: Path) -> bool:

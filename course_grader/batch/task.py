@@ -11,10 +11,11 @@ once per worker) against a private course folder and a private SQLite
 gradebook built from the definition, both thrown away afterwards.
 
 By default nothing runs in a kernel: the grade comes from the trusted verdict
-(a fresh sandboxed child that runs only the setup and answer cells), so the
-autograded notebook is the (repaired) submission with the verdict in its test
-cells.  ``full`` adds the sandboxed kernel run of every cell (``GuardedExecute``),
-for instructors who want the students' plots re-run in the feedback.
+(a sandboxed runner, warm per worker slot, that ran the setup cell once and runs
+each submission's answer cells as a sealed job), so the autograded notebook is
+the (repaired) submission with the verdict in its test cells.  ``full`` adds the
+sandboxed kernel run of every cell (``GuardedExecute``), for instructors who want
+the students' plots re-run in the feedback.
 """
 
 from __future__ import annotations

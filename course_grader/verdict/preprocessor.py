@@ -77,7 +77,8 @@ VERDICT_CPU_SECONDS = 120
 class TrustedVerdict(NbGraderPreprocessor,
                      limit_traits("memory_mb", "cpu_seconds", "processes", "tmp_mb",
                                   "output_mb", cpu_seconds=VERDICT_CPU_SECONDS)):
-    """Score every test cell from data produced by a fresh sandboxed child."""
+    """Score every test cell from data the sandboxed runner hands back (one warm runner
+    per worker slot; each submission a sealed job on it)."""
 
     sandboxed = Bool(True, help="run the grading child in bubblewrap").tag(config=True)
     uid = Integer(-1, help="first uid of the child's exercises when root (-1: VERDICT_UID)").tag(

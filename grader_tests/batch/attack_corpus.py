@@ -18,8 +18,9 @@ from pathlib import Path
 import nbformat
 from batch_corpus import FULL, NO_MARKS, answered, index_of, insert_cell, marks
 
-from course_grader.assignment import ASSIGNMENT, EXERCISES, NOTEBOOK
+from course_grader.assignments.initialization import EXERCISES
 from course_grader.assignments.initialization.sample_class import HE, RANDOM, ZEROS
+from course_paths import ASSIGNMENT, NOTEBOOK
 
 TOKEN = "XSS-TOKEN-41"
 # text that exists only in the grader's files or the source notebook

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import nbformat
 
-from course_grader.assignment import ASSIGNMENT, NOTEBOOK
 from course_grader.assignments.initialization import EXERCISES
 from course_grader.assignments.initialization.sample_class import HE, HE_WITH_WARNING, RANDOM, ZEROS
 from course_grader.cells import grade_id_of
+from course_paths import ASSIGNMENT, NOTEBOOK
 
 HE_XAVIER = HE.replace("np.sqrt(2 / layers_dims[l - 1])", "np.sqrt(1 / layers_dims[l - 1])")
 BROKEN_ZEROS = '''

@@ -10,12 +10,12 @@ from urllib.parse import urlsplit
 
 import batch_corpus as corpus
 
-from course_grader.assignment import ASSIGNMENT
 from course_grader.batch.coordinator import Options, run_batch
 from course_grader.batch.preflight import submission_hash
 from course_grader.cli import make_course_copy
 from course_grader.nbgrader_run import nbgrader
 from course_grader.sandbox.bubblewrap import Limits
+from course_paths import ASSIGNMENT
 
 # Short limits keep the hostile cases to seconds; the honest notebook needs ~10 s.
 TEST_LIMITS = Limits(cell_timeout=10, notebook_timeout=120, memory_mb=3072, cpu_seconds=240,

@@ -15,11 +15,10 @@ import pytest
 from batch_support import TEST_LIMITS, new_course
 from html_safety import runnable_payloads
 
-from course_grader.assignment import ASSIGNMENT, EXERCISES, NOTEBOOK
+from course_grader.assignments.initialization import EXERCISES
 from course_grader.batch.coordinator import Options, run_batch
-from course_grader.gradebook import exercise_scores
 from course_grader.nbgrader_run import nbgrader
-from course_paths import ROOT
+from course_paths import ASSIGNMENT, NOTEBOOK, ROOT, exercise_points
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(
     shutil.which("bwrap") is None, reason="bubblewrap missing: apt-get install bubblewrap")]
@@ -64,7 +63,7 @@ def test_plain_nbgrader_gives_honest_points(plain):
     db = f"sqlite:///{course / 'gradebook.db'}"
     wrong = []
     for case in cases:
-        scores = exercise_scores(db, case.student)
+        scores = exercise_points(db, case.student)
         got = None if scores is None else tuple(scores[e] for e in EXERCISES)
         honest = tuple(float(p) for p in case.exercises)
         if case.plain_ok and got != honest:

@@ -24,11 +24,11 @@ from batch_support import TEST_LIMITS, new_course
 from html_safety import runnable_payloads
 from tree_helpers import deep_chain
 
-from course_grader.assignment import ASSIGNMENT, EXERCISES, NOTEBOOK
+from course_grader.assignments.initialization import EXERCISES
 from course_grader.batch.coordinator import Options, run_batch
-from course_grader.gradebook import exercise_scores
 from course_grader.nbgrader_run import nbgrader
 from course_grader.untrusted_tree import remove_tree
+from course_paths import ASSIGNMENT, NOTEBOOK, exercise_points
 
 pytestmark = [pytest.mark.slow, pytest.mark.nbgrader, pytest.mark.sandbox, pytest.mark.skipif(
     shutil.which("bwrap") is None, reason="bubblewrap missing: apt-get install bubblewrap")]
@@ -132,14 +132,14 @@ def _points(scores):
 def test_plain_nbgrader_refuses_each_alone_and_grades_the_rest(plain):
     course, log = plain
     db = f"sqlite:///{course / 'gradebook.db'}"
-    graded = {s: _points(exercise_scores(db, s)) for s in REFUSED}
+    graded = {s: _points(exercise_points(db, s)) for s in REFUSED}
     assert graded == dict.fromkeys(REFUSED), graded  # never graded (a link got 30/30)
     for student, says in REFUSED.items():
         assert f"student '{student}' refused" in log and says in log
         assert not (course / "autograded" / student).exists() or \
             not any((course / "autograded" / student).rglob("*.ipynb"))
     for student, points in GRADED.items():
-        assert _points(exercise_scores(db, student)) == points, student
+        assert _points(exercise_points(db, student)) == points, student
     folder = course / "autograded" / "f_names" / ASSIGNMENT
     assert sorted(p.name for p in folder.iterdir() if p.suffix == ".py") == sorted(
         p.name for p in (course / "source" / ASSIGNMENT).iterdir() if p.suffix == ".py")

@@ -8,7 +8,6 @@ import nbformat
 import pytest
 from batch_support import TEST_LIMITS, new_course
 
-from course_grader.assignment import ASSIGNMENT, NOTEBOOK
 from course_grader.assignments.initialization.sample_class import sample_class, write_submission
 from course_grader.batch import task
 from course_grader.batch.bundle import make_bundle
@@ -16,6 +15,7 @@ from course_grader.batch.coordinator import Options, Refusal, run_batch
 from course_grader.batch.outcome import StudentResult
 from course_grader.batch.worker_state import WorkerState
 from course_grader.cells import grade_id_of
+from course_paths import ASSIGNMENT, NOTEBOOK
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(
     shutil.which("bwrap") is None, reason="bubblewrap missing: apt-get install bubblewrap")]

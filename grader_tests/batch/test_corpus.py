@@ -7,10 +7,11 @@ import shutil
 
 import pytest
 
-from course_grader.assignment import ASSIGNMENT, EXERCISES, NOTEBOOK
+from course_grader.assignments.initialization import EXERCISES
 from course_grader.batch import gradebook_check
 from course_grader.batch.outcome import gradebook_scores
 from course_grader.batch.preflight import submission_hash
+from course_paths import ASSIGNMENT, NOTEBOOK
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(
     shutil.which("bwrap") is None, reason="bubblewrap missing: apt-get install bubblewrap")]

@@ -22,13 +22,13 @@ from pathlib import Path
 import pytest
 from batch_support import TEST_LIMITS, new_course
 
-from course_grader.assignment import ASSIGNMENT, NOTEBOOK
 from course_grader.assignments.initialization.sample_class import sample_class, write_submission
 from course_grader.batch import gradebook_check
 from course_grader.batch.bundle import make_bundle
 from course_grader.batch.coordinator import Options, run_batch
 from course_grader.batch.outcome import AssignmentSpec, gradebook_scores
 from course_grader.batch.task import read_submission
+from course_paths import ASSIGNMENT, NOTEBOOK
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(
     shutil.which("bwrap") is None, reason="bubblewrap missing: apt-get install bubblewrap")]

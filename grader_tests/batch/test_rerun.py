@@ -16,11 +16,12 @@ import nbformat
 import pytest
 from batch_support import TEST_LIMITS, new_course
 
-from course_grader.assignment import ASSIGNMENT, EXERCISES, NOTEBOOK
+from course_grader.assignments.initialization import EXERCISES
 from course_grader.assignments.initialization.sample_class import HE, sample_class, write_submission
 from course_grader.batch.coordinator import Options, run_batch
 from course_grader.batch.preflight import preflight, submission_hash
 from course_grader.cells import grade_id_of
+from course_paths import ASSIGNMENT, NOTEBOOK
 
 ROOT = Path(__file__).resolve().parents[2]
 needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None,
@@ -52,6 +53,7 @@ def _cli(course: Path, *extra: str, env=None) -> subprocess.Popen:
 
 
 def test_refuses_without_bubblewrap(tmp_path):
+    (tmp_path / "source" / ASSIGNMENT).mkdir(parents=True)  # a course, not yet released
     env = dict(os.environ, PATH=str(Path(sys.executable).parent))
     out, err = _cli(tmp_path, env=env).communicate(timeout=120)
     assert "apt-get install bubblewrap" in err
@@ -59,6 +61,7 @@ def test_refuses_without_bubblewrap(tmp_path):
 
 
 def test_no_sandbox_warns(tmp_path):
+    (tmp_path / "source" / ASSIGNMENT).mkdir(parents=True)
     proc = _cli(tmp_path, "--no-sandbox")
     out, err = proc.communicate(timeout=120)
     assert "WARNING: --no-sandbox" in err

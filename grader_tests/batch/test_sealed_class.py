@@ -23,10 +23,10 @@ import sealed_payloads as payloads
 from batch_corpus import answered, index_of, insert_cell
 from batch_support import TEST_LIMITS, new_course
 
-from course_grader.assignment import ASSIGNMENT, EXERCISES, NOTEBOOK
+from course_grader.assignments.initialization import EXERCISES
 from course_grader.batch.coordinator import Options, run_batch
-from course_grader.gradebook import exercise_scores
 from course_grader.nbgrader_run import nbgrader
+from course_paths import ASSIGNMENT, NOTEBOOK, exercise_points
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow, pytest.mark.nbgrader, pytest.mark.skipif(
     shutil.which("bwrap") is None, reason="bubblewrap missing: apt-get install bubblewrap")]
@@ -60,7 +60,7 @@ def points(course) -> dict[str, tuple | None]:
     db = f"sqlite:///{course / 'gradebook.db'}"
     found = {}
     for student in EXPECTED:
-        scores = exercise_scores(db, student)
+        scores = exercise_points(db, student)
         found[student] = None if scores is None else tuple(scores[e] for e in EXERCISES)
     return found
 

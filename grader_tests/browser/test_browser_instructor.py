@@ -15,7 +15,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from course_grader.assignment import MAX_SCORE
+from course_grader.assignments.initialization import MAX_SCORE
 from course_grader.cells import is_grade, nbgrader_meta
 
 from .course_files import ASSIGNMENT, ROOT

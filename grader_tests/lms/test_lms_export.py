@@ -18,7 +18,7 @@ import pytest
 from nbgrader.api import Gradebook
 from nbgrader.utils import parse_utc
 
-from course_grader.assignment import ASSIGNMENT, COURSE_ROOT, MAX_SCORE
+from course_grader.assignments.initialization import MAX_SCORE
 from course_grader.assignments.initialization.sample_class import (
     DUE,
     LATE,
@@ -26,13 +26,16 @@ from course_grader.assignments.initialization.sample_class import (
     submitted_at,
 )
 from course_grader.cli import make_course_copy, release, write_sample_class
-from course_grader.lms_export import CANVAS_COLUMNS, MOODLE_COLUMNS, TITLE, export
+from course_grader.gradebook import sqlite_url
+from course_grader.lms_export import CANVAS_COLUMNS, MOODLE_COLUMNS, NotGradable, export
 from course_grader.nbgrader_run import nbgrader
 from course_grader.timestamps import FILE, read_timestamp
+from course_paths import ASSIGNMENT, ROOT
 
 GRADED = ["ada_correct", "jade_no_seed", "dan_xavier"]  # handed in; the rest did not
 FAILED = "dan_xavier"  # the class grader's grades.csv says it could not be graded
 CANVAS_ID = {"ada_correct": "40001", "jade_no_seed": "40002"}
+TITLE = ASSIGNMENT  # the grade column: the assignment's name in the gradebook
 CLASS = sample_class()
 TOTAL = {sub.student: sum(sub.expected.values()) for sub in CLASS}  # points earned
 
@@ -58,7 +61,7 @@ def course(tmp_path_factory):
 
 
 def db_url(course) -> str:
-    return f"sqlite:///{course / 'gradebook.db'}"
+    return sqlite_url(course / "gradebook.db")
 
 
 def read_csv(path) -> list[list[str]]:
@@ -69,7 +72,7 @@ def read_csv(path) -> list[list[str]]:
 def test_every_sample_submission_carries_an_nbgrader_timestamp(tmp_path):
     course = make_course_copy(tmp_path / "course")
     (course / "release" / ASSIGNMENT).mkdir(parents=True)
-    shutil.copy(COURSE_ROOT / "notebooks" / "Initialization.ipynb",
+    shutil.copy(ROOT / "notebooks" / "Initialization.ipynb",
                 course / "release" / ASSIGNMENT)
     (course / "gradebook.db").unlink(missing_ok=True)
     submissions = write_sample_class(course)
@@ -101,7 +104,8 @@ def test_autograde_records_timestamps_and_lateness(course):
 
 @pytest.mark.nbgrader
 def test_canvas_file_follows_the_gradebook_import_layout(course, tmp_path):
-    path = export(course, db_url(course), tmp_path, ["canvas"], section="Lecture A")["canvas"]
+    path = export(course, db_url(course), ASSIGNMENT, tmp_path, ["canvas"],
+                  section="Lecture A")["canvas"]
     rows = read_csv(path)
     assert rows[0] == CANVAS_COLUMNS + [TITLE]
     assert rows[0][:5] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
@@ -124,14 +128,14 @@ def test_canvas_file_follows_the_gradebook_import_layout(course, tmp_path):
 
 @pytest.mark.nbgrader
 def test_canvas_file_can_update_an_existing_assignment(course, tmp_path):
-    path = export(course, db_url(course), tmp_path, ["canvas"],
+    path = export(course, db_url(course), ASSIGNMENT, tmp_path, ["canvas"],
                   canvas_assignment_id="987")["canvas"]
     assert read_csv(path)[0][5] == f"{TITLE} (987)"
 
 
 @pytest.mark.nbgrader
 def test_moodle_file_follows_the_csv_grade_import(course, tmp_path):
-    rows = read_csv(export(course, db_url(course), tmp_path, ["moodle"])["moodle"])
+    rows = read_csv(export(course, db_url(course), ASSIGNMENT, tmp_path, ["moodle"])["moodle"])
     assert rows[0] == MOODLE_COLUMNS + [TITLE, f"Feedback: {TITLE}"]
     body = [dict(zip(rows[0], row)) for row in rows[1:]]
     usernames = [row["Username"] for row in body]
@@ -150,10 +154,39 @@ def test_moodle_file_follows_the_csv_grade_import(course, tmp_path):
 
 
 @pytest.mark.nbgrader
+def test_title_and_points_are_the_gradebooks(course, tmp_path):
+    """A second assignment in the same gradebook is exported under its own name and with
+    its own points possible, from the cells nbgrader recorded for it."""
+    shutil.copy(course / "gradebook.db", tmp_path / "gradebook.db")
+    url = sqlite_url(tmp_path / "gradebook.db")
+    with Gradebook(url) as gb:
+        gb.update_or_create_assignment("lab2")
+        gb.update_or_create_notebook("Activations", "lab2")
+        for cell, points in (("relu", 4), ("sigmoid", 3)):
+            gb.update_or_create_grade_cell(cell, "Activations", "lab2", max_score=points,
+                                           cell_type="code")
+    written = export(course, url, "lab2", tmp_path / "out", ["canvas", "moodle"])
+    canvas = read_csv(written["canvas"])
+    assert canvas[0][5] == "lab2" and float(canvas[1][5]) == 7 != MAX_SCORE
+    assert all(row[5] == "" for row in canvas[2:]), "nobody handed lab2 in"
+    assert read_csv(written["moodle"])[0][5:] == ["lab2", "Feedback: lab2"]
+    titled = export(course, url, "lab2", tmp_path / "titled", ["canvas"], title="Lab 2")
+    assert read_csv(titled["canvas"])[0][5] == "Lab 2"
+
+
+@pytest.mark.nbgrader
+def test_an_assignment_the_gradebook_lacks_is_refused_by_name(course, tmp_path):
+    with pytest.raises(NotGradable, match=r"no assignment 'lab9' \(it has: initialization\)"):
+        export(course, db_url(course), "lab9", tmp_path, ["canvas"])
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.nbgrader
 def test_export_lms_command_writes_both_files(course):
+    # no assignment named: the course's only one under source/
     result = subprocess.run(
-        [sys.executable, "-m", "course_grader", "export-lms", ASSIGNMENT,
-         "--course", str(course)], capture_output=True, text=True, cwd=COURSE_ROOT)
+        [sys.executable, "-m", "course_grader", "export-lms", "--course", str(course)],
+        capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     out = course / "reports" / ASSIGNMENT
     assert (out / "canvas-grades.csv").is_file() and (out / "moodle-grades.csv").is_file()

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import nbformat
 
-from ...assignment import NOTEBOOK
 from .exercises import EXERCISES
 
 ZEROS = '''
@@ -211,7 +210,7 @@ def submitted_at(student: str, position: int) -> datetime:
 
 def write_submission(release_nb: Path, submission: Submission, dest_dir: Path,
                      exercises: dict = EXERCISES) -> Path:
-    """Write ``submission`` as ``dest_dir/Initialization.ipynb``, based on the release."""
+    """Write ``submission`` into ``dest_dir`` under the released notebook's name."""
     nb = nbformat.read(release_nb, as_version=4)
     nb = copy.deepcopy(nb)
     for cell in nb.cells:
@@ -220,6 +219,6 @@ def write_submission(release_nb: Path, submission: Submission, dest_dir: Path,
             if grade_id == record.answer_cell and name in submission.answers:
                 cell.source = submission.answers[name].strip("\n")
     dest_dir.mkdir(parents=True, exist_ok=True)
-    path = dest_dir / f"{NOTEBOOK}.ipynb"
+    path = dest_dir / release_nb.name
     nbformat.write(nb, path)
     return path
