@@ -225,8 +225,8 @@ def _number_calls(values) -> ExerciseResult:
 
 
 def _pair_calls(pairs) -> ExerciseResult:
-    return ExerciseResult(True, None, [CallResult(type_name="tuple", value=tuple(p))
-                                       for p in pairs])
+    return ExerciseResult(True, None, [CallResult(type_name="tuple", value=tuple(p),
+                                                  length=len(p)) for p in pairs])
 
 
 def _inputs(rows):
@@ -274,13 +274,17 @@ def test_judges_score_hand_built_results():
     assert judge("cost", "number", summed)[0] is True
     assert judge("cost", "values", summed) == (False, "no_mean")
     assert judge("cost", "values", unsigned) == (False, "wrong_sign")
-    as_array = _array_calls([[[0.5]] for _ in costs])
+    # the intake reads back only what the declaration expects: of an array, its type name
+    as_array = ExerciseResult(True, None, [CallResult(type_name="ndarray")] * len(costs))
     assert judge("cost", "number", as_array) == (False, "not_a_number")
 
     swapped = _pair_calls([(z, 1 / (1 + np.exp(-z))) for z in cache_in])
     assert judge("cache", "pair", swapped) == (False, "cache_order")
-    assert judge("cache", "pair", _array_calls([np.zeros_like(z) for z in cache_in])) == \
-        (False, "not_pair")
+    assert judge("cache", "pair", ExerciseResult(True, None, [CallResult(
+        type_name="ndarray")] * len(cache_in))) == (False, "not_pair")
+    triple = ExerciseResult(True, None, [CallResult(
+        type_name="tuple", value=(1 / (1 + np.exp(-z)), z, z), length=3) for z in cache_in])
+    assert judge("cache", "pair", triple) == (False, "not_pair")
 
     raised = ExerciseResult(True, None, [CallResult(raised=("ValueError", "The truth value of "
                                                             "an array with more than one "

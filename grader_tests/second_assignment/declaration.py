@@ -230,8 +230,11 @@ def judge_sigmoid(part: str, result, context) -> Verdict:
 # -- sigmoid_with_cache (a pair) ----------------------------------------------------
 
 def _type_name(item) -> str:
-    """A tuple item's type as the runner names it (the intake gives arrays and numbers)."""
-    return "ndarray" if isinstance(item, np.ndarray) else type(item).__name__
+    """A tuple item's type: the intake gives arrays, floats, or a record of the type's name
+    for anything else."""
+    if isinstance(item, np.ndarray):
+        return "ndarray"
+    return getattr(item, "type_name", type(item).__name__)
 
 
 def _pair(call) -> tuple:
@@ -241,7 +244,7 @@ def _pair(call) -> tuple:
     if call.type_name != "tuple" or not isinstance(call.value, tuple):
         raise Failed("sigmoid_with_cache must return the pair (A, cache) as a tuple, not "
                      f"{type_label(call.type_name)}.", "not_pair")
-    if len(call.value) != 2:
+    if call.length != 2 or len(call.value) != 2:
         raise Failed("sigmoid_with_cache must return two items, A and cache.", "not_pair")
     return call.value
 
@@ -276,10 +279,11 @@ def _number(call) -> float:
     if call.type_name == "NoneType":
         raise Failed("binary_cross_entropy returned None: is `return cost` missing?",
                      "returned_none")
-    if isinstance(call.value, np.ndarray):
+    # the intake reads back only a number here; of anything else it keeps the type's name
+    if call.type_name == "ndarray":
         raise Failed("binary_cross_entropy returned an array, not one number: take "
                      "float(...) of the mean.", "not_a_number")
-    if isinstance(call.value, bool) or not isinstance(call.value, (int, float)):
+    if not isinstance(call.value, float):
         raise Failed("binary_cross_entropy must return one number, not "
                      f"{type_label(call.type_name)}.", "not_a_number")
     return float(call.value)
