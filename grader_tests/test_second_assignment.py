@@ -274,6 +274,9 @@ def test_judges_score_hand_built_results():
     assert judge("cost", "number", summed)[0] is True
     assert judge("cost", "values", summed) == (False, "no_mean")
     assert judge("cost", "values", unsigned) == (False, "wrong_sign")
+    by_three = _number_calls([-np.sum(y * np.log(al) + (1 - y) * np.log(1 - al)) / 3
+                              for al, y in costs])
+    assert judge("cost", "values", by_three) == (False, "fixed_m")
     # the intake reads back only what the declaration expects: of an array, its type name
     as_array = ExerciseResult(True, None, [CallResult(type_name="ndarray")] * len(costs))
     assert judge("cost", "number", as_array) == (False, "not_a_number")

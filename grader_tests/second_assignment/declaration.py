@@ -306,16 +306,30 @@ def _cost_mistake(cost: float, expected: float, m: int) -> Failed:
     return Failed("The cost does not match the cross-entropy formula.", "wrong_values")
 
 
+def _fixed_divisor(costs: list[float], inputs: list) -> bool:
+    """Every cost is the sum of the losses over one and the same number (not m)."""
+    if not all(cost > 0 for cost in costs):
+        return False
+    sums = [AL.shape[1] * cost_reference(AL, Y) for AL, Y in inputs]
+    divisors = [total / cost for total, cost in zip(sums, costs)]
+    return close(divisors, divisors[0]) and not close(divisors, [AL.shape[1] for AL, _ in inputs])
+
+
 def judge_cost(part: str, result, context) -> Verdict:
     inputs = [(_matrix(al), _matrix(y)) for al, y in COST_INPUTS]
     function = "binary_cross_entropy"
 
     def check():
-        calls = usable_calls(function, result, len(inputs))
-        for (AL, Y), call in zip(inputs, calls):
-            cost = _number(call)
+        costs = [_number(call) for call in usable_calls(function, result, len(inputs))]
+        if part != "values":
+            return
+        for cost, (AL, Y) in zip(costs, inputs):
             expected = cost_reference(AL, Y)
-            if part == "values" and not close(cost, expected):
+            if not close(cost, expected):
+                if _fixed_divisor(costs, inputs):
+                    raise Failed("The cost divides by the same number whatever the number of "
+                                 "examples: m is Y.shape[1], read from the input, not typed "
+                                 "in.", "fixed_m")
                 raise _cost_mistake(cost, expected, AL.shape[1])
 
     return judged(function, part, len(inputs), check)

@@ -76,6 +76,7 @@ MESSAGES = {
     "wrong_sign": "the minus sign in front of the mean is missing",
     "cache_order": "returned (cache, A)",
     "relu_mask": "ReLU keeps each positive entry",
+    "fixed_m": "m is Y.shape[1]",
 }
 
 
@@ -138,6 +139,9 @@ def sample_class() -> list[Submission]:
         mistaken("jon_mask", "relu returning the mask Z > 0", "relu",
                  _edit(RELU, "np.maximum(0, Z)", "(Z > 0).astype(float)"), "relu_mask",
                  ("shape",)),
+        # passes the notebook's visible check (m = 3 there): only hidden inputs catch it
+        mistaken("kim_fixed_m", "the cost divided by 3, the example's m", "cost",
+                 _edit(COST, ") / m", ") / 3"), "fixed_m", ("number",)),
     ]
 
 
