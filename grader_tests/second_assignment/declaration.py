@@ -326,11 +326,12 @@ def judge_cost(part: str, result, context) -> Verdict:
         for cost, (AL, Y) in zip(costs, inputs):
             expected = cost_reference(AL, Y)
             if not close(cost, expected):
-                if _fixed_divisor(costs, inputs):
+                mistake = _cost_mistake(cost, expected, AL.shape[1])
+                if mistake.code == "wrong_values" and _fixed_divisor(costs, inputs):
                     raise Failed("The cost divides by the same number whatever the number of "
                                  "examples: m is Y.shape[1], read from the input, not typed "
                                  "in.", "fixed_m")
-                raise _cost_mistake(cost, expected, AL.shape[1])
+                raise mistake
 
     return judged(function, part, len(inputs), check)
 
