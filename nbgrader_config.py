@@ -45,11 +45,12 @@ c.IgnorePattern.pattern = (
 )
 
 # Grading: the kernel runs in a bubblewrap sandbox (no network, only its own
-# folder writable, resource caps), and every test cell is scored by the trusted
-# verdict, computed outside the kernel from what the student's functions return
-# in a sandboxed grading child (the setup cell run once, each submission's answer
-# cells in forks of it).  Nothing a browser could run survives into
-# the graded notebook.  See course_grader/pipeline.py and docs/batch-grading.md.
+# folder writable, resource caps), and every test cell of a declared assignment
+# is scored by the trusted verdict, computed outside the kernel from what the
+# student's functions return in a sandboxed grading child (the setup cell run
+# once, each submission's answer cells in forks of it).  Nothing a browser
+# could run survives into the graded notebook.  See course_grader/pipeline.py
+# and docs/batch-grading.md.
 c.Autograde.autograde_preprocessors = AUTOGRADE_STEPS
 # A submission folder holding a link, a FIFO, a device, a hard link or a tree past
 # the caps is refused (that student alone, with the reason in the log) before
@@ -59,6 +60,11 @@ c.Autograde.exporter_class = AUTOGRADE_EXPORTER
 c.Autograde.sanitize_preprocessors = SANITIZE_STEPS
 c.SandboxKernelManager.uid = SANDBOX_UID  # only used when grading as root
 c.TrustedVerdict.uid = VERDICT_UID  # first of one uid per exercise
+# Which declaration grades an assignment (course_grader/verdict/registry.py): by
+# default course_grader.assignments.<assignment>; another module or a .py file
+# (relative to this folder) is named here.  An assignment with none is graded by
+# nbgrader's own test cells, as the kernel ran them.
+# c.AssignmentDeclarations.modules = {"lab2": "grading/lab2_declaration.py"}
 
 # The class grader (python -m course_grader grade) decides every grade from the
 # trusted verdict without running the notebook; True also runs every cell in a

@@ -152,13 +152,15 @@ def autograde(source, sub, tmp_path, sandboxed: bool):
 
 def test_without_its_record_the_new_test_cells_are_refused(course_with_xavier):
     with pytest.raises(GraderBroken, match="xavier_structure"):
-        GradingSetup.from_source(course_with_xavier, "Initialization")
+        GradingSetup.from_course(course_with_xavier.parent.parent, "initialization",
+                                 "Initialization")
 
 
 @pytest.mark.parametrize("sub", [RIGHT, HE_FOR_XAVIER, TRANSPOSED], ids=lambda s: s.student)
 def test_a_fourth_exercise_is_graded_from_its_record(course_with_xavier, xavier_recorded,
                                                      tmp_path, sub):
-    setup = GradingSetup.from_source(course_with_xavier, "Initialization")
+    setup = GradingSetup.from_course(course_with_xavier.parent.parent, "initialization",
+                                     "Initialization")
     assert {gid for gid, (name, _, _) in setup.tests.items() if name == "xavier"} == \
         {"xavier_structure", "xavier_values"}
     points, codes, messages = autograde(course_with_xavier, sub, tmp_path, sandboxed=False)
@@ -295,15 +297,15 @@ def _grader_verdict(record, func):
 
     calls = []
     for plan in checks.planned_calls(record.grading_dims):
-        if "disturb" in plan:
-            np.random.seed(plan["disturb"])
+        if plan.disturb is not None:
+            np.random.seed(plan.disturb)
         try:
-            params = func(list(plan["dims"]))
+            params = func(list(plan.args[0]))
         except Exception as error:  # noqa: BLE001 - the child reports any error this way
             calls.append(CallResult(raised=(type(error).__name__, str(error))))
             continue
         calls.append(CallResult(type_name="dict", keys=list(params),
-                                arrays={k: v for k, v in params.items()}))
+                                value={k: v for k, v in params.items()}))
     structure = visible.structure_check(
         {"self_check.py": (SOURCE_DIR / "self_check.py").read_bytes()})
     result = ExerciseResult(True, None, calls)

@@ -33,8 +33,8 @@ def _exercise(tmp_path, calls, name="he", files=None):
 
 
 def _one_array_call(file_name="c0_0.npy"):
-    return {"type": "dict", "keys": ["W1"],
-            "values": {"W1": {"kind": "ndarray", "file": file_name}}}
+    return {"type": "dict", "value": {"kind": "dict", "keys": ["W1"], "values": {
+        "W1": {"type": "ndarray", "kind": "ndarray", "file": file_name}}}}
 
 
 @pytest.fixture
@@ -123,10 +123,11 @@ MALFORMED = [
     ({"defined": True, "calls": "many"}, None),
     ({"defined": True, "calls": [1, 2]}, None),  # two calls where one is expected
     ({"defined": True, "calls": [1]}, "call record expected"),
-    ({"defined": True, "calls": [{"type": "dict", "keys": "W1"}]}, "keys and values expected"),
+    ({"defined": True, "calls": [{"type": "dict", "value": {"kind": "dict", "keys": "W1"}}]},
+     "keys and values expected"),
     ({"defined": True, "calls": [{"raised": ["ValueError"]}]}, "error record expected"),
-    ({"defined": True, "calls": [{"type": "dict", "keys": ["W1"], "values":
-                                  {"W2": {"kind": "ndarray", "file": "c0_0.npy"}}}]},
+    ({"defined": True, "calls": [{"type": "dict", "value": {"kind": "dict", "keys": ["W1"],
+                                  "values": {"W2": {"kind": "ndarray", "file": "c0_0.npy"}}}}]},
      "value record expected"),
 ]
 

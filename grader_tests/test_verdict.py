@@ -98,16 +98,16 @@ def test_one_exercise_looping_forever_does_not_cost_the_others():
 
 def _call(params) -> CallResult:
     arrays = {k: v for k, v in params.items() if isinstance(v, np.ndarray)}
-    return CallResult(type_name="dict", keys=list(params), arrays=arrays)
+    return CallResult(type_name="dict", keys=list(params), value=arrays)
 
 
 def _result(make, record) -> ExerciseResult:
-    calls = [_call(make(c["dims"])) for c in checks.planned_calls(record.grading_dims)]
+    calls = [_call(make(c.args[0])) for c in checks.planned_calls(record.grading_dims)]
     return ExerciseResult(True, None, calls)
 
 
 def judge(part, result, record=EXERCISES["he"]):
-    return checks.judge(record, part, result, SETUP.structure_problem)
+    return checks.judge(record, part, result, SETUP.context)
 
 
 def test_missing_data_never_passes():

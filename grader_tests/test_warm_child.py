@@ -202,7 +202,8 @@ def test_a_runner_is_replaced_after_its_quota(fresh_runners, monkeypatch):
 
 
 def test_a_broken_setup_cell_still_stops_grading(fresh_runners):
-    broken = GradingSetup("import module_that_is_not_there\n", SETUP.provided, SETUP.tests)
+    broken = GradingSetup("import module_that_is_not_there\n", SETUP.provided, SETUP.tests,
+                          declaration=SETUP.declaration)
     with pytest.raises(child_module.GraderBroken, match="module_that_is_not_there"):
         grade_answers(broken, CORRECT, options())
     assert warm_children() == []

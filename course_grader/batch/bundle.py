@@ -3,7 +3,8 @@
 Nothing here names an assignment: the notebook, its graded cells and points
 come from the gradebook (what ``nbgrader generate_assignment`` recorded), the
 release and the master notebook from their folders, the nbgrader settings
-from the course's ``nbgrader_config.py``.
+from the course's ``nbgrader_config.py``, and whether the assignment has a
+declaration for the verdict (without one, every cell runs, as ``--full``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,12 @@ from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
 from ..sandbox.bubblewrap import Limits
+from ..verdict.registry import (
+    DeclarationNotFound,
+    absolute_modules,
+    configured_modules,
+    declaration_for,
+)
 from . import gradebook_copy
 from .task import Bundle, canary_submissions
 
@@ -77,6 +84,8 @@ def make_bundle(course: Path, assignment: str, db_url: str, limits: Limits, sand
     files = _source_files(source)
     release_text = release.read_text()
     config = portable(course_config(course))
+    declared = _declared(course, assignment, config)
+    full = full or not declared  # nbgrader's own test cells grade it: they must run
     digest = hashlib.sha256()
     for name, data in sorted(files.items()):
         digest.update(name.encode() + b"\0" + data)
@@ -86,4 +95,18 @@ def make_bundle(course: Path, assignment: str, db_url: str, limits: Limits, sand
     digest.update(repr(sorted((k, repr(v)) for k, v in config.items())).encode())
     canaries = canary_submissions(files[f"{notebook}.ipynb"].decode(), release_text, notebook)
     return Bundle(assignment, notebook, files, release_text, definition, config, limits,
-                  sandbox, full, digest.hexdigest()[:16], canaries)
+                  sandbox, full, digest.hexdigest()[:16], canaries, declared)
+
+
+def _declared(course: Path, assignment: str, config: Config) -> bool:
+    """Whether the course declares ``assignment`` for the verdict (registry.py); a declared
+    file becomes an absolute path in ``config``, so a worker in any folder finds it.
+    A declaration that cannot be loaded stops here, before anyone is graded."""
+    modules = configured_modules(config)
+    try:
+        declared = declaration_for(assignment, course, modules) is not None
+    except DeclarationNotFound as error:  # said as the course's config says it
+        raise SetupError(str(error)) from None
+    if modules:
+        config.AssignmentDeclarations.modules = absolute_modules(modules, course)
+    return declared

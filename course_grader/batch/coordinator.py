@@ -157,6 +157,11 @@ def run_batch(opts: Options, out=sys.stdout) -> Batch:
         bundle = make_bundle(course, assignment, db_url, opts.limits, opts.sandbox, full)
     except SetupError as error:
         raise Refusal(str(error)) from None
+    if not bundle.declared:
+        print(f"No grading declaration for {assignment!r} (c.AssignmentDeclarations.modules "
+              "or course_grader.assignments): its notebook runs in a kernel and "
+              "nbgrader's own test cells grade it, as with --full.", file=out, flush=True)
+    full = bundle.full
     spec = Assignment.of(bundle, course / "source" / assignment)
     students = _students(course, opts.students)
     state = course / "build" / "batch" / assignment

@@ -44,10 +44,13 @@ class Assignment:
     @classmethod
     def of(cls, bundle, source_dir: Path) -> Assignment:
         from ..verdict.grading import GradingSetup
+        from ..verdict.registry import configured_modules, declaration_for
         from .gradebook_copy import graded_cells
 
         cells = graded_cells(bundle.definition, bundle.notebook)
-        tests = GradingSetup.from_source(source_dir, bundle.notebook).tests
+        declaration = declaration_for(bundle.assignment, Path(source_dir).parent.parent,
+                                      configured_modules(bundle.config))
+        tests = GradingSetup.from_source(source_dir, bundle.notebook, declaration).tests
         exercises: dict[str, list[str]] = {}
         release = nbformat.reads(bundle.release, as_version=4)
         order = [grade_id_of(c) for c in release.cells]

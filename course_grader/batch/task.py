@@ -40,7 +40,6 @@ from .. import pipeline
 from ..sandbox.bubblewrap import Limits
 from ..sandbox.slots import hold_slot
 from ..untrusted_tree import TreeRefused, read_tree, remove_tree
-from ..verdict import preprocessor as verdict_steps
 from ..verdict.child import GraderBroken
 from . import gradebook_copy
 from .outcome import GRADED, Assignment, StudentResult, failed, read_outcome
@@ -51,6 +50,7 @@ FEEDBACK_STEPS = [*pipeline.FEEDBACK_STEPS[:-1], "course_grader.batch.feedback.S
                   pipeline.INERT_FEEDBACK_STEP]  # the inert step stays last, after the note
 CANARY_SOLUTION = "canary-solution"
 CANARY_RELEASE = "canary-release"
+BROKEN_FILE = "verdict-broken.txt"  # where TrustedVerdict says why the set-up is broken
 
 
 @dataclass
@@ -77,6 +77,7 @@ class Bundle:
     full: bool
     key: str  # digest of everything above
     canaries: list[Submission] = field(default_factory=list)
+    declared: bool = True  # the assignment has a declaration (else full: nbgrader grades)
 
 
 @dataclass
@@ -176,7 +177,8 @@ def _config(bundle: Bundle, course: Path, db_url: str, work: Path, slot: int,
                                  "workdir_mb": lim.workdir_mb},
         "TrustedVerdict": {"sandboxed": bundle.sandbox, "uid": pipeline.VERDICT_UID + 8 * slot,
                            "memory_mb": lim.memory_mb, "processes": lim.processes,
-                           "tmp_mb": lim.tmp_mb, "output_mb": lim.output_mb},
+                           "tmp_mb": lim.tmp_mb, "output_mb": lim.output_mb,
+                           "broken_path": str(events.with_name(BROKEN_FILE))},
         "GenerateFeedback": {"preprocessors": FEEDBACK_STEPS,
                              "exporter_class": pipeline.FEEDBACK_EXPORTER},
         "HTMLExporter": {"template_name": "feedback"},
@@ -278,10 +280,10 @@ def _grade(bundle: Bundle, sub: Submission, slot: int, feedback: bool = True) ->
         events, log = state / "events.json", state / "autograde.log"
         cfg = _config(bundle, course, db_url, work, slot, events)
         os.environ.pop("JPY_PARENT_PID", None)  # a sandboxed kernel must not watch us
-        verdict_steps.BROKEN.clear()
         code = _run_converter(Autograde, cfg, bundle.assignment, sub.student, log)
-        if verdict_steps.BROKEN:  # the set-up failed, not the student: stop the class
-            raise GraderBroken(verdict_steps.BROKEN[-1])
+        broken = state / BROKEN_FILE  # TrustedVerdict's reason, when the set-up failed
+        if broken.is_file():  # the set-up failed, not the student: stop the class
+            raise GraderBroken(broken.read_text()[:2000])
         result = read_outcome(base.spec, db_url, course, sub.student, report, code, log, events)
         nb_path = course / "autograded" / sub.student / bundle.assignment / \
             f"{bundle.notebook}.ipynb"

@@ -3,9 +3,10 @@
 The grader (trusted) writes into a throw-away folder the course's setup cell
 and copies of the provided modules that the release hands to students; the
 child runs ``runner.py`` there, runs the setup cell once and then takes one
-submission after another: their answer cells and the layer sizes to call each
-function on.  It leaves data behind; ``intake`` reads it.  The folder holds
-nothing secret: no reference code, no solutions, no grader.
+submission after another: their answer cells and the calls to make of each
+function (the assignment's declaration chooses them).  It leaves data
+behind; ``intake`` reads it.  The folder holds nothing secret: no reference
+code, no solutions, no grader.
 """
 
 from __future__ import annotations
@@ -53,11 +54,14 @@ class ChildOptions:
 
 
 @dataclass
-class Exercise:
+class Job:
+    """One graded function of one submission, as the runner gets it."""
+
     name: str
     function: str
     answer: str  # the student's answer cell, as Python (IPython syntax translated)
-    calls: list[dict]
+    calls: list[dict]  # declaration.Call.to_json() of each call
+    returns: str | None = None  # what the intake reads back (declaration.RETURN_KINDS)
 
 
 def to_python(code: str) -> str:
@@ -139,7 +143,7 @@ class GradingChild:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
-    def grade(self, exercises: list[Exercise]) -> tuple[dict[str, ExerciseResult | None], bool]:
+    def grade(self, exercises: list[Job]) -> tuple[dict[str, ExerciseResult | None], bool]:
         """The validated results per exercise, and whether the runner kept its protocol
         and proved the job's state gone (else it must not serve again).
 
@@ -174,7 +178,8 @@ class GradingChild:
         if not intact and self.proc is not None:
             _kill(self.proc)  # it serves no one again; nothing of it may still write here
             self.proc = None
-        results = {e.name: read_exercise(out, e.name, len(e.calls)) for e in exercises}
+        results = {e.name: read_exercise(out, e.name, len(e.calls), e.returns)
+                   for e in exercises}
         remove_tree(work)
         return results, intact
 
@@ -265,7 +270,7 @@ def close_warm_children() -> None:
             _WARM.popitem()[1].close()
 
 
-def run_child(setup: str, provided: dict[str, bytes], exercises: list[Exercise],
+def run_child(setup: str, provided: dict[str, bytes], exercises: list[Job],
               options: ChildOptions) -> dict[str, ExerciseResult | None]:
     """Run the answers in a sandboxed runner that nothing else ran in since its setup;
     the validated results per exercise.

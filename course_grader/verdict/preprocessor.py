@@ -1,11 +1,13 @@
 """nbgrader preprocessors that put the trusted verdict into the graded notebook.
 
 ``TrustedVerdict`` runs in the nbgrader process between execution and
-``SaveAutoGrades``.  It replaces every graded test cell's outputs with the
-verdict decided outside the student's kernel (see ``grading.py``): a line on
-stdout when the checks passed (nbgrader then gives full points), an error
-naming the mistake when they failed (0 points).  Nothing the kernel printed
-or raised in a test cell survives.  ``InertNotebook`` then removes anything
+``SaveAutoGrades``.  For an assignment with a declaration (``registry.py``) it
+replaces every graded test cell's outputs with the verdict decided outside
+the student's kernel (see ``grading.py``): a line on stdout when the checks
+passed (nbgrader then gives full points), an error naming the mistake when
+they failed (0 points).  Nothing the kernel printed or raised in a test cell
+survives.  An assignment without one keeps its executed outputs: nbgrader's
+ordinary test cells grade it.  ``InertNotebook`` then removes anything
 a browser could run from the notebook the formgrader and the feedback show.
 """
 
@@ -16,18 +18,16 @@ from pathlib import Path
 from nbformat import NotebookNode
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Bool, Integer
+from traitlets import Bool, Integer, Unicode
 
 from ..cells import is_test, nbgrader_meta
 from ..sandbox.bubblewrap import limit_traits
 from .child import ChildOptions, GraderBroken
 from .grading import GradingSetup, answers_of, default_uid, grade_answers
 from .inert import make_inert
+from .registry import configured_modules, declaration_for
 
 ENAME = "GradingCheckFailed"
-# reasons a grading set-up failed in this process: nbgrader turns any exception of a
-# preprocessor into "this student failed", so the class grader looks here to stop the class
-BROKEN: list[str] = []
 
 
 def verdict_outputs(verdict) -> list[NotebookNode]:
@@ -44,6 +44,16 @@ def _source_dir(pre: NbGraderPreprocessor, resources: dict) -> Path:
     return Path(coursedir.format_path(coursedir.source_directory, ".", assignment))
 
 
+def _grading_setup(pre: NbGraderPreprocessor, resources: dict) -> GradingSetup:
+    """The setup of the assignment being graded, with the declaration the course's
+    configuration (``c.AssignmentDeclarations.modules``) or the convention gives it."""
+    assignment = resources["nbgrader"]["assignment"]
+    root = Path(CourseDirectory(parent=pre).root)
+    declaration = declaration_for(assignment, root, configured_modules(pre.config))
+    return GradingSetup.from_source(_source_dir(pre, resources),
+                                    resources["nbgrader"]["notebook"], declaration)
+
+
 # the grading child runs only the setup cell and the answer cells: a shorter CPU cap
 VERDICT_CPU_SECONDS = 120
 
@@ -58,6 +68,10 @@ class TrustedVerdict(NbGraderPreprocessor,
         config=True)
     exercise_seconds = Integer(20, help="wall-clock seconds per exercise in the child").tag(
         config=True)
+    broken_path = Unicode("", help=(
+        "file to write why the grading set-up is broken, if it is: nbgrader turns any "
+        "exception of a preprocessor into that student's failure, and the class grader "
+        "reads it to stop the class instead")).tag(config=True)
 
     def options(self) -> ChildOptions:
         uid = default_uid()
@@ -67,11 +81,18 @@ class TrustedVerdict(NbGraderPreprocessor,
 
     def preprocess(self, nb, resources):
         try:
-            setup = GradingSetup.from_source(_source_dir(self, resources),
-                                             resources["nbgrader"]["notebook"])
-            verdicts = grade_answers(setup, answers_of(nb, setup.exercises), self.options())
+            setup = _grading_setup(self, resources)
+            if setup.declaration is None:
+                self.log.info(
+                    "No grading declaration for assignment %r: its test cells keep the "
+                    "outputs they had when the notebook ran (nbgrader's ordinary grading)",
+                    resources["nbgrader"]["assignment"])
+                return nb, resources
+            verdicts = grade_answers(setup, answers_of(nb, setup.declaration),
+                                     self.options())
         except GraderBroken as broken:
-            BROKEN.append(str(broken))
+            if self.broken_path:  # the class grader stops the class with this reason
+                Path(self.broken_path).write_text(str(broken))
             raise
         seen = set()
         for cell in nb.cells:
@@ -98,9 +119,10 @@ class InertNotebook(NbGraderPreprocessor):
 
     def preprocess(self, nb, resources):
         try:
-            setup = GradingSetup.from_source(_source_dir(self, resources),
-                                             resources["nbgrader"]["notebook"])
-            trusted = setup.trusted_markdown
+            # the markdown of the master notebook is the course's own: no declaration needed
+            trusted = GradingSetup.from_source(_source_dir(self, resources),
+                                               resources["nbgrader"]["notebook"],
+                                               None).trusted_markdown
         except GraderBroken:
             trusted = set()
         make_inert(nb, trusted, math=self.math)

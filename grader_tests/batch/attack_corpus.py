@@ -198,13 +198,15 @@ for _ex in _job["exercises"]:
     try:
         _calls = []
         for _i, _call in enumerate(_ex["calls"]):
-            _dims, _values = _call["dims"], {}
+            _dims, _values = _call["args"][0]["data"], {}
             for _l in range(1, len(_dims)):
                 for _key, _shape in (("W%d" % _l, (_dims[_l], _dims[_l - 1])),
                                      ("b%d" % _l, (_dims[_l], 1))):
                     np.save(os.path.join(_folder, f"c{_i}_{len(_values)}"), np.zeros(_shape))
-                    _values[_key] = {"kind": "ndarray", "file": f"c{_i}_{len(_values)}.npy"}
-            _calls.append({"type": "dict", "keys": list(_values), "values": _values})
+                    _values[_key] = {"type": "ndarray", "kind": "ndarray",
+                                     "file": f"c{_i}_{len(_values)}.npy"}
+            _calls.append({"type": "dict", "value": {"kind": "dict", "keys": list(_values),
+                                                     "values": _values}})
         with open(os.path.join(_folder, "result.json"), "w") as _fh:
             json.dump({"defined": True, "calls": _calls}, _fh)
     except OSError:

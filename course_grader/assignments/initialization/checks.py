@@ -12,23 +12,16 @@ from __future__ import annotations
 
 import builtins
 import re
-from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
+from ...verdict.declaration import Call, Verdict
 from ...verdict.intake import CallResult, ExerciseResult
 from . import diagnosis
 from .record import Exercise
 
 DISTURB_SEED = 12345
-
-
-@dataclass
-class Verdict:
-    passed: bool
-    message: str
-    code: str = "ok"
 
 
 class Failed(Exception):
@@ -82,11 +75,12 @@ def masked(text: str, layers: int = 0, limit: int = SHOWN_CHARACTERS) -> str:
     return text if len(text) <= limit else text[:limit] + MASK
 
 
-def planned_calls(dims_list) -> list[dict]:
-    """The calls the child makes: every size once, then the first again after disturbing
-    the global random state (a function that seeds itself gives the same result)."""
-    calls = [{"dims": list(dims)} for dims in dims_list]
-    return calls + [{"dims": list(dims_list[0]), "disturb": DISTURB_SEED}]
+def planned_calls(dims_list) -> tuple[Call, ...]:
+    """The calls the child makes, ``function(layers_dims)``: every size once, then the
+    first again after disturbing the global random state (a function that seeds itself
+    gives the same result)."""
+    calls = tuple(Call((list(dims),)) for dims in dims_list)
+    return calls + (Call((list(dims_list[0]),), disturb=DISTURB_SEED),)
 
 
 def judge(exercise: Exercise, part: str, result: ExerciseResult | None,

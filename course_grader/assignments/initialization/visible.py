@@ -9,30 +9,25 @@ copy in a student's folder.
 
 from __future__ import annotations
 
-import hashlib
 import types
 from typing import Callable
 
 VISIBLE_CHECKS = "self_check.py"  # the provided module the notebook's test cells call
 
-_loaded: dict[str, Callable] = {}
-
 
 def structure_check(provided: dict[str, bytes]) -> Callable:
-    """``structure_problem(keys, values, dims)`` of the provided visible checks.
+    """``structure_problem(keys, values, dims)`` of the provided visible checks: the
+    declaration's ``check_setup`` (each grading setup runs the file once and keeps it).
 
     Raises LookupError when the file or the function is missing.
     """
     if VISIBLE_CHECKS not in provided:
         raise LookupError(f"the source folder has no {VISIBLE_CHECKS}")
-    text = provided[VISIBLE_CHECKS]
-    key = hashlib.sha256(text).hexdigest()
-    if key not in _loaded:
-        module = types.ModuleType("course_visible_checks")
-        module.__file__ = VISIBLE_CHECKS
-        exec(compile(text, VISIBLE_CHECKS, "exec"), module.__dict__)  # noqa: S102 - course text
-        function = getattr(module, "structure_problem", None)
-        if not callable(function):
-            raise LookupError(f"{VISIBLE_CHECKS} has no structure_problem(keys, values, dims)")
-        _loaded[key] = function
-    return _loaded[key]
+    module = types.ModuleType("course_visible_checks")
+    module.__file__ = VISIBLE_CHECKS
+    exec(compile(provided[VISIBLE_CHECKS], VISIBLE_CHECKS, "exec"),  # noqa: S102 - course text
+         module.__dict__)
+    function = getattr(module, "structure_problem", None)
+    if not callable(function):
+        raise LookupError(f"{VISIBLE_CHECKS} has no structure_problem(keys, values, dims)")
+    return function

@@ -8,8 +8,8 @@ folder, with the course's provided modules, and run there inside the sandbox as
 It decides nothing.  It runs the course's setup cell (text chosen by the
 grader) once, checks that it can seal a job, says ``setup-ok``, then serves
 jobs: the grader writes ``jobs/<token>/job.json`` (one submission's answer
-cells and the layer sizes to call each function on) and sends the token on
-stdin.  Each job is sealed: a supervisor forked for it takes new mount, IPC
+cells and, per function, the calls to make, arguments as data) and sends
+the token on stdin.  Each job is sealed: a supervisor forked for it takes new mount, IPC
 and pid namespaces, mounts fresh sized tmpfs over /tmp, /dev/shm and the
 job's ``run`` folder, and forks the job's init, which runs each answer cell
 in a fork of the prepared namespace (under a uid of its own when the grader
@@ -27,6 +27,7 @@ still treats every byte written here as a claim to be validated.
 Standard library and numpy only: nothing of the grader is importable here.
 """
 
+import copy
 import ctypes
 import json
 import os
@@ -74,40 +75,94 @@ def _describe(error):
     return {"type": type(error).__name__, "message": text[:MAX_MESSAGE]}
 
 
-def _save_value(folder, name, value, np):
-    """Describe one dict value; arrays go to ``name`` as .npy (numbers only)."""
-    if not isinstance(value, np.ndarray):
-        return {"kind": type(value).__name__}
-    plain = np.array(value, copy=True, subok=False)
-    if plain.dtype.hasobject:
-        return {"kind": "object array"}
-    np.save(os.path.join(folder, name), plain, allow_pickle=False)
-    return {"kind": "ndarray", "file": name + ".npy"}
+MAX_ITEMS = 64  # items of a returned dict, tuple or list that are described
+
+
+def _number(value, np):
+    """A plain float for a Python or numpy number (bool included), else None."""
+    if isinstance(value, (bool, int, float, np.bool_, np.integer, np.floating)):
+        try:
+            number = float(value)  # a subclass's own __float__ may raise or lie about its type
+        except Exception:  # noqa: BLE001 - past float's range, or the student's own failure
+            return None
+        return number if type(number) is float else None
+    return None
+
+
+def _item(folder, name, value, np):
+    """Describe a value one level inside what was returned: an array (saved to
+    ``name``.npy, numbers only), a number, or only its type's name."""
+    record = {"type": type(value).__name__[:60]}
+    if isinstance(value, np.ndarray):
+        plain = np.array(value, copy=True, subok=False)
+        if plain.dtype.hasobject:
+            record["kind"] = "object array"
+            return record
+        np.save(os.path.join(folder, name), plain, allow_pickle=False)
+        record.update(kind="ndarray", file=name + ".npy")
+        return record
+    number = _number(value, np)
+    if number is not None:
+        record.update(kind="number", value=number)
+        return record
+    record["kind"] = record["type"]
+    return record
+
+
+def _describe_value(folder, index, value, np):
+    """What a call returned, as data: the top level, and containers one level deep."""
+    if isinstance(value, dict):
+        keys, values = [], {}
+        for position, (key, item) in enumerate(list(value.items())[:MAX_ITEMS]):
+            label = key if isinstance(key, str) else f"<{type(key).__name__}>"
+            keys.append(label[:40])
+            if isinstance(key, str):
+                values[label[:40]] = _item(folder, f"c{index}_{position}", item, np)
+        return {"kind": "dict", "keys": keys, "values": values}
+    if isinstance(value, (tuple, list)):
+        items = [_item(folder, f"c{index}_{position}", item, np)
+                 for position, item in enumerate(list(value[:MAX_ITEMS]))]
+        return {"kind": "tuple", "items": items, "length": len(value)}
+    return _item(folder, f"c{index}_0", value, np)
+
+
+def _argument(encoded, np):
+    if "array" in encoded:
+        return np.array(encoded["array"], dtype=encoded["dtype"])
+    return encoded["data"]
+
+
+def _same(before, after, np):
+    """Whether an argument still equals the copy taken before the call."""
+    try:
+        if isinstance(before, np.ndarray):
+            return isinstance(after, np.ndarray) and before.shape == after.shape and \
+                before.dtype == after.dtype and \
+                bool(np.array_equal(before, after, equal_nan=before.dtype.kind in "fc"))
+        return type(after) is type(before) and json.dumps(after) == json.dumps(before)
+    except Exception:  # noqa: BLE001 - changed into something that cannot be compared
+        return False
 
 
 def _call(function, call, folder, index, np):
     if call.get("disturb") is not None:  # the function must not rely on the caller's seed
         np.random.seed(call["disturb"])
         np.random.randn(7)
-    given = list(call["dims"])
+    args = [_argument(encoded, np) for encoded in call["args"]]
+    before = [copy.deepcopy(arg) for arg in args]
     record = {}
     try:
-        value = function(given)
+        value = function(*args)
     except BaseException as error:  # noqa: BLE001 - the student's own failure is data
         record["raised"] = _describe(error)
         return record
-    record["input_after"] = [n for n in given if isinstance(n, int)] \
-        if len(given) <= 64 else None
+    record["changed"] = [not _same(old, new, np) for old, new in zip(before, args)]
+    first = args[0] if args else None
+    if isinstance(first, list):  # a list argument after the call, for the message
+        record["input_after"] = [n for n in first if isinstance(n, int)] \
+            if len(first) <= 64 else None
     record["type"] = type(value).__name__
-    if isinstance(value, dict):
-        keys, values = [], {}
-        for position, (key, item) in enumerate(list(value.items())[:64]):
-            label = key if isinstance(key, str) else f"<{type(key).__name__}>"
-            keys.append(label[:40])
-            if isinstance(key, str):
-                values[label[:40]] = _save_value(folder, f"c{index}_{position}", item, np)
-        record["keys"] = keys
-        record["values"] = values
+    record["value"] = _describe_value(folder, index, value, np)
     return record
 
 
