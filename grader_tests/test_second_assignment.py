@@ -302,3 +302,42 @@ def test_judges_score_hand_built_results():
     assert judge("cost", "values", None) == (False, "no_result")
     assert judge("relu", "values", _array_calls([np.maximum(0, relu_in[0])])) == \
         (False, "no_result")  # one call's result missing
+
+
+# -- the notebook and the declaration say the same (fast) ---------------------------------
+
+def test_notebook_cells_and_points_are_the_declarations():
+    from second_assignment.course import MASTER
+
+    nb = nbformat.read(MASTER, as_version=4)
+    cells = {c.metadata["nbgrader"]["grade_id"]: c for c in nb.cells
+             if "nbgrader" in c.metadata}
+    tests = {gid for gid, c in cells.items() if c.metadata["nbgrader"].get("grade")}
+    declared = {cell.grade_id: cell for ex in EXERCISES.values() for cell in ex.tests}
+    assert tests == set(declared)
+    for gid, cell in declared.items():
+        meta = cells[gid].metadata["nbgrader"]
+        assert meta["points"] == cell.points and meta["locked"] and not meta["solution"]
+        assert "### BEGIN HIDDEN TESTS" in cells[gid].source  # plain nbgrader grades with them
+    for ex in EXERCISES.values():
+        answer = cells[ex.answer_cell]
+        assert answer.metadata["nbgrader"]["solution"] and \
+            f"def {ex.function}(" in answer.source and "### BEGIN SOLUTION" in answer.source
+    assert all(c.outputs == [] for c in nb.cells if c.cell_type == "code")
+
+
+def test_the_course_finds_the_declaration_by_its_config_line(tmp_path):
+    """The registry reads the line add_assignment writes; without it there is none."""
+    from course_grader.verdict.registry import declaration_for
+
+    declared = make_course_copy(tmp_path / "declared")
+    add_assignment(declared)
+    found = declaration_for(ASSIGNMENT, declared)
+    assert found is not None and found.assignment == ASSIGNMENT
+    assert [ex.name for ex in found.exercises] == list(EXERCISES)
+    plain = make_course_copy(tmp_path / "plain")
+    add_assignment(plain, declared=False)
+    assert declaration_for(ASSIGNMENT, plain) is None
+    # the declaration lives beside the course, never in what the release copies to students
+    assert sorted(p.name for p in (declared / "source" / ASSIGNMENT).iterdir()) == \
+        [f"{NOTEBOOK}.ipynb"]
