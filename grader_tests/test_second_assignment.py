@@ -109,7 +109,7 @@ def graded_course(tmp_path_factory):
 
     course = make_course_copy(tmp_path_factory.mktemp("second") / "course")
     add_assignment(course)
-    release(course, publish=False)  # Initialization, as the course releases it
+    release(course, "initialization", publish=False)  # Initialization, as the course releases it
     nbgrader(course, "generate_assignment", ASSIGNMENT, "--force", quiet=True)
     students = sample_class()
     write_class(course, students)
