@@ -13,7 +13,9 @@ the config line the same notebook is graded by its own hidden tests.
 
 from __future__ import annotations
 
+import html
 import shutil
+from pathlib import Path
 
 import nbformat
 import numpy as np
@@ -45,6 +47,8 @@ NEEDS_BWRAP = pytest.mark.skipif(shutil.which("bwrap") is None,
                                  reason="bubblewrap missing: apt-get install bubblewrap")
 # the Initialization student graded beside the second assignment
 INIT_STUDENT = "zoe_initialization"
+# a piece of the hidden tests' inputs (the cost's second call), shown nowhere to students
+HIDDEN_INPUT = "0.95, 0.1, 0.7"
 
 
 def _diagnosis_codes(text: str) -> list[str]:
@@ -134,6 +138,9 @@ def graded_course(tmp_path_factory):
 @pytest.mark.sandbox
 @NEEDS_BWRAP
 def test_plain_nbgrader_gives_the_expected_points_and_diagnoses(graded_course):
+    released = (graded_course["course"] / "release" / ASSIGNMENT / f"{NOTEBOOK}.ipynb")
+    assert HIDDEN_INPUT not in released.read_text()
+    assert "BEGIN SOLUTION" not in released.read_text()
     wrong = []
     for sub in graded_course["students"]:
         facts = graded_course["plain"][sub.student]
@@ -161,6 +168,11 @@ def test_the_class_grader_gives_the_expected_points_and_diagnoses(graded_course)
             wrong.append(f"{sub.student} ({sub.what}): expected {sub.expected}, got "
                          f"{result.exercises} {result.status!r} {result.errors}")
         wrong += _wrong_diagnoses(sub, result.errors)
+        # the feedback names the mistake and shows neither hidden tests nor hidden inputs
+        page = Path(result.feedback).read_text()
+        if "BEGIN HIDDEN TESTS" in page or HIDDEN_INPUT in page or \
+                any(MESSAGES[code] not in html.unescape(page) for code in sub.diagnoses.values()):
+            wrong.append(f"{sub.student}: feedback page {result.feedback}")
     assert not wrong, "\n".join(wrong)
 
 
