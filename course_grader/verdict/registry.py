@@ -21,6 +21,7 @@ configured module that is missing or declares nothing raises
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import importlib
 import importlib.util
@@ -53,7 +54,19 @@ class AssignmentDeclarations(Configurable):
 
 
 def configured_modules(config: Config) -> dict[str, str]:
-    """``c.AssignmentDeclarations.modules`` of an already loaded configuration."""
+    """``c.AssignmentDeclarations.modules`` of an already loaded configuration.
+
+    A misspelt setting would otherwise be a traitlets warning, and the assignment
+    quietly graded by its own test cells: it is a broken set-up instead."""
+    section = AssignmentDeclarations.__name__
+    for name in config:
+        if name != section and difflib.SequenceMatcher(None, name, section).ratio() > 0.85:
+            raise DeclarationNotFound(f"c.{name} in the course config is not a setting; "
+                                      f"did you mean c.{section}.modules?")
+    unknown = sorted(set(config.get(section, {})) - {"modules"})
+    if unknown:
+        raise DeclarationNotFound(f"c.{section}.{unknown[0]} in the course config is not a "
+                                  f"setting; did you mean c.{section}.modules?")
     return dict(AssignmentDeclarations(config=config).modules)
 
 
