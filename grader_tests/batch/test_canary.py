@@ -88,5 +88,8 @@ def test_a_worker_grades_the_canaries_once_before_its_first_student(tmp_path):
         again = StudentResult.from_dict(task.grade(bundle, student, worker,
                                                    feedback=False).result)
         assert again.score == again.max_score > 0
+        # every grading of this worker ran on its own prepared runners: two canaries and
+        # the student, then the student again
+        assert sum(runner.served for runner in worker.runners.children()) == 4
         with pytest.raises(task.GraderBroken, match="untouched release scored 30"):
             task.grade(bundle, student, new_worker, feedback=False)

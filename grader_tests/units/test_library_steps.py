@@ -94,8 +94,20 @@ def test_known_hostile_timestamps_are_value_errors(text):
         parse_timestamp(text)
 
 
-def test_a_huge_timestamp_file_is_not_read_whole(tmp_path):
-    (tmp_path / FILE).write_text(format_timestamp(datetime.now(timezone.utc)) + "0" * 10**7)
+def test_a_zone_word_naming_a_file_is_never_read_as_a_zone(tmp_path):
+    """dateutil's gettz opens a zone word that is a path: a planted zone file would set
+    the time.  (Without the check this text reads as 01:00 UTC, Tokyo's 10:00.)"""
+    zone = Path("/usr/share/zoneinfo/Asia/Tokyo")
+    if not zone.is_file():
+        pytest.skip("no system zone files to plant")
+    planted = tmp_path / "zone"
+    planted.write_bytes(zone.read_bytes())
+    with pytest.raises(ValueError, match="not a time zone"):
+        parse_timestamp(f"2026-12-01 10:00:00.000000 {planted}")
+
+
+def test_a_timestamp_file_longer_than_any_time_is_refused(tmp_path):
+    (tmp_path / FILE).write_text(format_timestamp(datetime.now(timezone.utc)) + "0" * 10**6)
     with pytest.raises(ValueError):
         read_timestamp(tmp_path)
     assert read_timestamp(tmp_path / "none") is None
