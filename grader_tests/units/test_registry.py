@@ -119,6 +119,21 @@ def test_a_configured_file_that_declares_nothing_usable_is_a_clear_error(tmp_pat
         declaration_for("doubling", root)
 
 
+@pytest.mark.parametrize("line, said", [
+    ("c.AssignmentDeclarations.modulez = {'doubling': 'decl.py'}",
+     "c.AssignmentDeclarations.modulez in the course config is not a setting"),
+    ("c.AssignmentDeclaration.modules = {'doubling': 'decl.py'}",
+     "c.AssignmentDeclaration in the course config is not a setting"),
+])
+def test_a_misspelt_setting_is_a_broken_set_up_not_a_quiet_fallback(tmp_path, line, said):
+    """Else the assignment would be graded by its own test cells, without a word."""
+    root = tmp_path / "course"
+    root.mkdir()
+    (root / "nbgrader_config.py").write_text(f"c = get_config()\n{line}\n")
+    with pytest.raises(DeclarationNotFound, match=said):
+        declaration_for("doubling", root)
+
+
 def test_the_configurable_reads_the_course_config(tmp_path):
     from traitlets.config.loader import PyFileConfigLoader
 
