@@ -237,3 +237,23 @@ def test_exchange_records_reach_the_working_copy_and_nothing_else_does(tmp_path)
     assert sorted(p.name for p in work.iterdir()) == [
         "Initialization.ipynb", "submission_secret.txt", "timestamp.txt"]
     assert any(f.kind == "extra_files" and "numpy.py" in f.message for f in report.findings)
+
+
+@pytest.mark.parametrize("instructor_folder", ["release", "source"])  # source: on a worker
+def test_released_helper_files_are_not_named_as_extra(tmp_path, instructor_folder):
+    """nbgrader submit hands the released modules back; only other files are noted."""
+    release = tmp_path / "course" / instructor_folder / "initialization"
+    release.mkdir(parents=True)
+    for name in ("Initialization.ipynb", "model.py", "self_check.py"):
+        (release / name).write_text("")
+    folder = tmp_path / "course" / "submitted" / "s" / "initialization"
+    folder.mkdir(parents=True)
+    (folder / "Initialization.ipynb").write_text(json.dumps(RELEASE_JSON))
+    (folder / "model.py").write_text("# the released copy")
+    (folder / "self_check.py").write_text("# the released copy")
+    (folder / "notes.txt").write_text("mine")
+    report = preflight(tmp_path / "course", "s", RELEASE, tmp_path / "work", ASSIGNMENT, NOTEBOOK)
+    extra = [f.message for f in report.findings if f.kind == "extra_files"]
+    assert extra == ["files not used for grading: notes.txt"]
+    work = tmp_path / "work" / "s" / "initialization"
+    assert "model.py" not in {p.name for p in work.iterdir()}  # still never copied

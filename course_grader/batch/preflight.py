@@ -348,7 +348,8 @@ def preflight(course: Path, student: str, release, work_root: Path, assignment: 
         report.failure = refusal_message(refused)
         return report
     try:
-        _preflight(folder, release, work_root / student / assignment, report, notebook)
+        _preflight(folder, release, work_root / student / assignment, report, notebook,
+                   released_names(course, assignment))
     except Exception as error:  # a submission we did not foresee: report it, grade the rest
         report.failure = f"preflight could not handle this submission ({error!r:.200})"
     return report
@@ -370,7 +371,20 @@ def _self_contained(nb, release, report: Preflight) -> None:
                             "the setup cell's imports, so it will fail there")
 
 
-def _preflight(folder: Path, release, work: Path, report: Preflight, notebook: str) -> None:
+def released_names(course: Path, assignment: str) -> frozenset[str]:
+    """Names of the files the release hands out: the instructor's folders (trusted), the
+    release where it exists, else the source it is generated from (a worker's copy)."""
+    names: set[str] = set()
+    for where in ("release", "source"):
+        try:
+            names.update(p.name for p in (course / where / assignment).iterdir())
+        except OSError:
+            continue
+    return frozenset(names)
+
+
+def _preflight(folder: Path, release, work: Path, report: Preflight, notebook: str,
+               released: frozenset[str] = frozenset()) -> None:
     remove_tree(work)
     if not folder.is_dir():
         report.failure = f"no {folder.name}/ folder in submitted/{report.student}"
@@ -391,8 +405,10 @@ def _preflight(folder: Path, release, work: Path, report: Preflight, notebook: s
         record = folder / name
         if record.is_file() and not record.is_symlink() and record.stat().st_size <= 4096:
             shutil.copyfile(record, work / name)
+    # the released helper files come back with every submission (nbgrader submit hands in
+    # the whole folder); naming them would only make the note noise
     others = sorted(p.name for p in folder.iterdir() if p != chosen and p.suffix != ".ipynb"
-                    and p.name not in EXCHANGE_FILES)
+                    and p.name not in EXCHANGE_FILES and p.name not in released)
     if others:
         report.note("extra_files", f"files not used for grading: {', '.join(others[:10])}")
     nbformat.write(nb, work / f"{notebook}.ipynb")

@@ -7,8 +7,10 @@ Policy, course id and exchange come from the course's ``nbgrader_config.py``
 With no assignment named the service idles and says so. When the course
 config changes (the instructor turns grading on, or changes the policy) the
 service starts itself again with it (``exec``: the hub's service keeps its
-process). A broken grading set-up stops it before anyone is graded (exit
-status 3, the reason on stderr).
+process). A broken grading set-up grades nobody: the service logs why and
+waits until the course config or a named assignment's ``source/`` folder
+changes, then starts again (exiting instead would make the hub restart it
+every few seconds, paying the set-up each time).
 """
 
 from __future__ import annotations
@@ -55,26 +57,49 @@ def due_dates(db_url: str, assignments: list[str]):
 CONFIG_CHECK_SECONDS = 3.0
 
 
-def config_stamp(course: Path) -> tuple:
+def _stamp(path: Path) -> tuple:
     try:
-        st = (course / "nbgrader_config.py").stat()
+        st = path.stat()
     except OSError:
-        return ()
-    return (st.st_mtime_ns, st.st_size, st.st_ino)
+        return (path.name,)
+    return (path.name, st.st_mtime_ns, st.st_size, st.st_ino)
 
 
-def watch_config(course: Path, stop: threading.Event, changed: threading.Event) -> None:
-    """Set ``changed`` and ``stop`` when the course config changes (checked every few s)."""
-    first = config_stamp(course)
+def course_stamp(course: Path, assignments: list[str] = ()) -> tuple:
+    """What the service's set-up is read from: the course config and the files of each
+    named assignment's source folder (the instructor's; a shallow listing)."""
+    stamps = [_stamp(course / "nbgrader_config.py")]
+    for name in assignments:
+        folder = course / "source" / name
+        try:
+            stamps += [_stamp(p) for p in sorted(folder.iterdir())]
+        except OSError:
+            stamps.append((name, "missing"))
+    return tuple(stamps)
+
+
+def watch_course(course: Path, assignments: list[str], stop: threading.Event,
+                 changed: threading.Event) -> None:
+    """Set ``changed`` and ``stop`` when the set-up's files change (checked every few s)."""
+    first = course_stamp(course, assignments)
 
     def watch() -> None:
         while not stop.wait(CONFIG_CHECK_SECONDS):
-            if config_stamp(course) != first:
-                log.info("the course config changed: starting again with it")
+            if course_stamp(course, assignments) != first:
+                log.info("the course config or an assignment's source changed: "
+                         "starting again with it")
                 changed.set()
                 stop.set()
 
-    threading.Thread(target=watch, name="config-watch", daemon=True).start()
+    threading.Thread(target=watch, name="course-watch", daemon=True).start()
+
+
+def wait_for_a_fix(broken: Exception, stop: threading.Event) -> int:
+    log.error("%s", broken)
+    log.error("grading nobody until the course config or the assignment's source/ folder "
+              "changes; then the service starts again by itself")
+    stop.wait()
+    return 3
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -108,7 +133,7 @@ def serve(argv: list[str], changed: threading.Event) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    watch_config(course, stop, changed)
+    watch_course(course, policy.assignments, stop, changed)
     if not policy.assignments:
         log.info("grade on submit is off: c.GradeOnSubmit.assignments names no assignment "
                  "(the service starts grading when the course config names one)")
@@ -118,8 +143,7 @@ def serve(argv: list[str], changed: threading.Event) -> int:
     try:
         backend.open()
     except ServiceBroken as broken:
-        log.error("%s", broken)
-        return 3
+        return wait_for_a_fix(broken, stop)
     db_url = driver_url(configured_db_url(course))
     service = GradeOnSubmitService(ServicePlaces(course, Path(exchange), course_id), policy,
                                    backend, dues=due_dates(db_url, policy.assignments))
@@ -129,8 +153,9 @@ def serve(argv: list[str], changed: threading.Event) -> int:
     try:
         service.run(stop, args.poll)
     except ServiceBroken as broken:
-        log.error("%s", broken)
-        return 3
+        service.close()
+        backend.close()
+        return wait_for_a_fix(broken, stop)
     finally:
         service.close()
         backend.close()
