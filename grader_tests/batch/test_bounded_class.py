@@ -39,14 +39,14 @@ TOKEN = "TREE-XSS-29"
 HOSTILE_NAME = f"<img src=x onerror=alert('{TOKEN}')>.py"
 REFUSED = {"a_deep": "nested more than", "b_link_nb": "symbolic link",
            "c_link_db": "symbolic link", "d_link_master": "symbolic link", "e_fifo": "FIFO"}
-FULL = (10.0, 10.0, 10.0)
+FULL = tuple(record.points for record in EXERCISES.values())  # from the records
 # what the linked files would print into the feedback if the kernel could read them
 PRINT_CLASS = ("import sqlite3\n"
                "print(sqlite3.connect('gradebook.db').execute('select id from student')"
                ".fetchall())")
 PRINT_MASTER = "print(open('master.ipynb').read())"
 # honest points of the others; None: not required on plain nbgrader (see the builder)
-GRADED = {"c_ok": FULL, "f_names": (0.0, 0.0, 0.0), "z_ok": FULL}
+GRADED = {"c_ok": FULL, "f_names": (0.0,) * len(EXERCISES), "z_ok": FULL}
 BATCH_ONLY = {"g_blank_id": FULL, "h_stray_id": FULL}
 
 

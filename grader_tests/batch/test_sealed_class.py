@@ -31,7 +31,8 @@ from course_paths import ASSIGNMENT, NOTEBOOK, exercise_points
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow, pytest.mark.nbgrader, pytest.mark.skipif(
     shutil.which("bwrap") is None, reason="bubblewrap missing: apt-get install bubblewrap")]
 
-FULL, NOTHING = (10.0, 10.0, 10.0), (0.0, 0.0, 0.0)
+FULL = tuple(record.points for record in EXERCISES.values())  # from the records
+NOTHING = (0.0,) * len(EXERCISES)
 # graded in this order (sorted names): the attack first, everyone else after it
 EXPECTED = {"a_attacker": FULL, "b_classmate": FULL, "c_thief": NOTHING}
 # a kernel-only cell: ballast and a deep chain left in the kernel's working folder
