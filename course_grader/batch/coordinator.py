@@ -21,6 +21,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ..atomic_write import write_atomic
+from ..course import UnknownAssignment, choose_assignment
 from ..gradebook import driver_url
 from ..sandbox.bubblewrap import Limits, refuse_without_bwrap
 from ..verdict.child import GraderBroken
@@ -100,14 +101,6 @@ def _config_full(course: Path) -> bool:
         return read_settings(config).run_every_cell
     except SettingsError as error:
         raise Refusal(f"{course / 'nbgrader_config.py'}: {error}") from None
-
-
-def only_assignment(course: Path) -> str:
-    found = sorted(p.name for p in (course / "source").iterdir() if p.is_dir()) \
-        if (course / "source").is_dir() else []
-    if len(found) != 1:
-        raise Refusal(f"name the assignment to grade (found in source/: {', '.join(found)})")
-    return found[0]
 
 
 def _load_saved(path: Path, key: str, content_hash: str) -> StudentResult | None:
@@ -200,7 +193,10 @@ def run_batch(opts: Options, out=sys.stdout) -> Batch:
 def _set_up(opts: Options, out) -> _Setup:
     """The course's grading set-up; Refusal when it cannot grade anyone."""
     course = opts.course.resolve()
-    assignment = opts.assignment or only_assignment(course)
+    try:  # a named one must exist; without a name, the course's only one
+        assignment = choose_assignment(course, opts.assignment)
+    except UnknownAssignment as error:
+        raise Refusal(str(error)) from None
     if opts.sandbox:
         message = refuse_without_bwrap()
         if message:
