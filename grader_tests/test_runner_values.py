@@ -48,6 +48,12 @@ ANSWERS = {
     "seeded": ("def f(n):\n    return np.random.randn(n)\n",
                [Call((2,), disturb=7), Call((2,), disturb=7)], "array"),
     "raises": ("def f(n):\n    raise ValueError('no ' + str(n))\n", [Call((5,))], "array"),
+    # numpy loads these on first use; a sealed job has a fresh /tmp, where a grader
+    # installed under /tmp (a CI clone) could not load them: the runner loads them first
+    "preloaded": ("import sys\ndef f(names):\n"
+                  "    return float(all(n in sys.modules for n in names))\n",
+                  [Call((["numpy.random", "numpy.linalg", "numpy.fft", "numpy.lib.format"],))],
+                  "number"),
 }
 
 
@@ -136,3 +142,7 @@ def test_disturb_reseeds_before_each_call(results):
 def test_a_raised_exception_is_data(results):
     call = first(results, "raises")
     assert call.raised == ("ValueError", "no 5") and call.value is None
+
+
+def test_numpys_lazy_submodules_are_loaded_before_any_job(results):
+    assert first(results, "preloaded").value == 1.0
