@@ -84,6 +84,7 @@ async def run_in_kernel(workdir, code: str) -> dict:
             if msg["msg_type"] == "error":
                 raise AssertionError(msg["content"]["evalue"])
             if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                assert printed, "the kernel went idle without printing its report"
                 return json.loads(printed)
     finally:
         client.stop_channels()
@@ -116,7 +117,16 @@ def _in_own_loop(coroutine):
     import threading
 
     outcome = {}
-    thread = threading.Thread(target=lambda: outcome.update(value=asyncio.run(coroutine)))
+
+    def run():
+        try:
+            outcome["value"] = asyncio.run(coroutine)
+        except BaseException as error:  # raised again in the test's own thread, whole
+            outcome["error"] = error
+
+    thread = threading.Thread(target=run)
     thread.start()
     thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
     return outcome["value"]
